@@ -1,0 +1,22 @@
+"""wan26 plugin for AI/ML API: Wan 2.6 reference-to-video and image-to-video through AI/ML API's /v2/video/generations.
+
+Registered through the ``wan26`` entry-point group, exactly as a third-party plugin would be.
+The wire format follows the contracts in ``contracts/aimlapi/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from wan26core import ContractProvider, Provider, builtin_contract, hookimpl
+
+__all__ = ["MODELS", "wan26_register_providers"]
+
+PROVIDER = "aimlapi"
+MODELS = ("r2v", "i2v")
+
+
+@hookimpl
+def wan26_register_providers(register: Callable[[Provider], None]) -> None:
+    for model in MODELS:
+        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}")))

@@ -1,0 +1,366 @@
+"""Validation of a canonical request against an endpoint's contract: every violation at once.
+
+Pure and offline: sources are checked for syntax (and, for local files, existence and size). Media
+content is probed only when ``probe=True`` (the ``[media]`` extra).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .contract import Contract
+from .errors import UnsupportedOptionError, ValidationError, Violation
+from .references import Binding, bind_references
+from .request import DATA_URI, GenerationRequest, Reference, source_format, source_type
+
+__all__ = ["OPTION_FIELDS", "Report", "check", "validate", "wire_value"]
+
+#: canonical option name -> attribute of :class:`GenerationRequest`
+OPTION_FIELDS: dict[str, str] = {
+    "resolution": "resolution",
+    "aspect_ratio": "aspect_ratio",
+    "duration": "duration",
+    "shot_type": "shot_type",
+    "prompt_expansion": "prompt_expansion",
+    "generate_audio": "generate_audio",
+    "seed": "seed",
+    "safety_checker": "safety_checker",
+    "watermark": "watermark",
+    "negative_prompt": "negative_prompt",
+    "audio_url": "audio",
+}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "resolution": (str,),
+    "aspect_ratio": (str,),
+    "shot_type": (str,),
+    "negative_prompt": (str,),
+    "audio_url": (str,),
+    "duration": (int,),
+    "seed": (int,),
+    "prompt_expansion": (bool,),
+    "generate_audio": (bool,),
+    "safety_checker": (bool,),
+    "watermark": (bool,),
+}
+_BASE64 = re.compile(r"[A-Za-z0-9+/\s]*={0,2}\s*")
+
+
+@dataclass
+class Report:
+    """What validation found: blocking ``errors``, advisory ``warnings`` and the reference binding."""
+
+    errors: list[Violation] = field(default_factory=list)
+    warnings: list[Violation] = field(default_factory=list)
+    binding: Binding | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate(request: GenerationRequest, contract: Contract, *, probe: bool = False) -> list[Violation]:
+    """Every violation of ``contract`` by ``request`` (errors, then warnings); empty when it is valid."""
+    report = _report(request, contract, probe=probe)
+    return report.errors + report.warnings
+
+
+def check(request: GenerationRequest, contract: Contract, *, probe: bool = False) -> Report:
+    """Validate and raise one :class:`ValidationError` carrying every blocking violation."""
+    report = _report(request, contract, probe=probe)
+    if report.errors:
+        if all(v.rule == "option.unsupported" for v in report.errors):
+            raise UnsupportedOptionError(report.errors, provider=contract.id)
+        raise ValidationError(report.errors, provider=contract.id)
+    return report
+
+
+def wire_value(option: dict[str, Any], value: Any) -> Any:
+    """The wire spelling of a canonical option value (``5`` -> ``"5"`` on fal, ``multi`` -> ``true``)."""
+    key = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return option.get("wire_values", {}).get(key, value)
+
+
+def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> Report:
+    report = Report()
+    out = report.errors
+
+    def add(path: str, rule: str, message: str, *, limit: Any = None, value: Any = None, severity: str = "error") -> None:
+        v = Violation(
+            path, rule, message, limit=limit, value=_short(value), native=contract.native_error(rule), severity=severity
+        )
+        (report.errors if severity == "error" else report.warnings).append(v)
+
+    untyped: Any = request
+    if not isinstance(untyped, GenerationRequest):
+        add("$", "request.type", f"expected a GenerationRequest, got {type(untyped).__name__}")
+        return report
+    typed_ok = _check_types(request, add)
+    if not typed_ok:
+        return report
+
+    binding = bind_references(request, contract)
+    report.binding = binding
+    out.extend(binding.violations)
+    limits = contract.limits
+
+    # prompt ---------------------------------------------------------------------------------------
+    prompt_limit = limits["prompt"]
+    if not request.prompt.strip():
+        add("prompt", "prompt.required", "the prompt is empty", value=request.prompt)
+    elif len(binding.prompt) > prompt_limit["max_length"]:
+        extra = "" if binding.prompt == request.prompt else " after references are rendered"
+        truncates = " (the provider would silently truncate it)" if prompt_limit.get("on_excess") == "truncate" else ""
+        add(
+            "prompt",
+            "prompt.max_length",
+            f"the prompt is {len(binding.prompt)} characters{extra}; the limit is {prompt_limit['max_length']}{truncates}",
+            limit=prompt_limit["max_length"],
+            value=len(binding.prompt),
+        )
+    negative_limit = limits.get("negative_prompt")
+    if request.negative_prompt and negative_limit and len(request.negative_prompt) > negative_limit["max_length"]:
+        add(
+            "negative_prompt",
+            "negative_prompt.max_length",
+            f"the negative prompt is {len(request.negative_prompt)} characters; the limit is {negative_limit['max_length']}",
+            limit=negative_limit["max_length"],
+            value=len(request.negative_prompt),
+        )
+
+    # references -----------------------------------------------------------------------------------
+    counts = limits.get("references") or {
+        "video": {"min": 0, "max": 0},
+        "image": {"min": 0, "max": 0},
+        "total": {"min": 0, "max": 0},
+    }
+    kinds = [r.resolved_kind for r in request.references]
+    observed = {"video": kinds.count("video"), "image": kinds.count("image"), "total": len(kinds)}
+    for key in ("video", "image", "total"):
+        bound, n = counts[key], observed[key]
+        noun = {"video": "video references", "image": "image references", "total": "references in total"}[key]
+        if n > bound["max"]:
+            text = f"this endpoint takes no {noun}" if bound["max"] == 0 else f"{n} {noun}; at most {bound['max']} allowed"
+            add("references", f"references.{key}.max", text, limit=bound["max"], value=n)
+        elif n < bound["min"]:
+            add(
+                "references",
+                f"references.{key}.min",
+                f"{n} {noun}; at least {bound['min']} required",
+                limit=bound["min"],
+                value=n,
+            )
+    for i, ref in enumerate(request.references):
+        kind = ref.resolved_kind
+        if kind is None:
+            continue
+        prefix = "reference_video" if kind == "video" else "reference_image"
+        _check_source(ref.source, limits.get(prefix), prefix, f"references[{i}].source", "references.source", probe, add)
+
+    # first frame and audio ------------------------------------------------------------------------
+    if contract.task == "i2v":
+        if request.image is None:
+            add("image", "first_frame.required", "image-to-video needs a first-frame image")
+        else:
+            _check_source(request.image, limits.get("first_frame"), "first_frame", "image", "first_frame.source", probe, add)
+    elif request.image is not None:
+        add(
+            "image",
+            "option.unsupported",
+            f"{contract.id} takes no first-frame image (use a named reference)",
+            value=request.image,
+        )
+    if request.audio is not None and contract.supports("audio_url"):
+        _check_source(request.audio, limits.get("audio"), "audio", "audio", "audio.source", probe, add)
+
+    # options --------------------------------------------------------------------------------------
+    for name, attr in OPTION_FIELDS.items():
+        value = getattr(request, attr)
+        if value is None:
+            continue
+        option = contract.option(name)
+        if not option["supported"]:
+            add(attr, "option.unsupported", f"{contract.id} has no {name} option; remove it", value=value)
+        elif "values" in option and value not in option["values"]:
+            add(attr, "option.values", f"{value!r} is not one of {option['values']}", limit=option["values"], value=value)
+    if request.seed is not None and contract.supports("seed"):
+        seed = limits["seed"]
+        if not seed["min"] <= request.seed <= seed["max"]:
+            add(
+                "seed",
+                "seed.range",
+                f"seed must be within {seed['min']}..{seed['max']}",
+                limit=[seed["min"], seed["max"]],
+                value=request.seed,
+            )
+    table = contract.size_table
+    if table and (request.resolution or request.aspect_ratio):
+        tier = request.resolution or contract.default("resolution")
+        ratio = request.aspect_ratio or contract.default("aspect_ratio")
+        if tier in table and ratio not in table[tier]:
+            add(
+                "aspect_ratio",
+                "option.values",
+                f"no {tier} size is documented for {ratio}",
+                limit=sorted(table[tier]),
+                value=ratio,
+            )
+
+    # advice ---------------------------------------------------------------------------------------
+    expansion = request.prompt_expansion if request.prompt_expansion is not None else contract.default("prompt_expansion")
+    if request.shot_type is not None and contract.supports("shot_type") and expansion is False:
+        add(
+            "shot_type",
+            "shot_type.needs_prompt_expansion",
+            "shot_type only takes effect when prompt_expansion is on; the provider will ignore it",
+            severity="warning",
+            value=request.shot_type,
+        )
+    return report
+
+
+def _check_types(request: GenerationRequest, add: Callable[..., None]) -> bool:
+    ok = True
+    prompt: Any = request.prompt
+    if not isinstance(prompt, str):
+        add("prompt", "prompt.required", "the prompt must be a string", value=prompt)
+        ok = False
+    for name, attr in OPTION_FIELDS.items():
+        value = getattr(request, attr)
+        types = _TYPES[name]
+        if value is not None and (not isinstance(value, types) or (bool not in types and isinstance(value, bool))):
+            add(attr, "request.type", f"{attr} must be {' or '.join(t.__name__ for t in types)}", value=value)
+            ok = False
+    image: Any = request.image
+    if image is not None and not isinstance(image, str):
+        add("image", "request.type", "image must be a string (URL, data URI or local path)", value=image)
+        ok = False
+    for i, item in enumerate(request.references):
+        ref: Any = item
+        if not (
+            isinstance(ref, Reference)
+            and isinstance(ref.name, str)
+            and isinstance(ref.source, str)
+            and ref.kind in (None, "video", "image")
+        ):
+            add(f"references[{i}]", "request.type", "a reference has a str name, a str source and kind video|image", value=ref)
+            ok = False
+    return ok
+
+
+def _check_source(
+    source: str,
+    limit: dict[str, Any] | None,
+    prefix: str,
+    path: str,
+    source_rule: str,
+    probe: bool,
+    add: Callable[..., None],
+) -> None:
+    """Syntax, declared format and (for local files and data URIs) size; content when probing."""
+    if not source.strip():
+        add(path, source_rule, "the source is empty")
+        return
+    kind = source_type(source)
+    declared = source_format(source)
+    formats = limit["formats"] if limit else None
+    if formats and declared and declared not in formats:
+        add(
+            path,
+            f"{prefix}.format",
+            f"format {declared} is not accepted; accepted: {', '.join(formats)}",
+            limit=formats,
+            value=declared,
+        )
+    max_bytes = limit.get("max_bytes") if limit else None
+    if kind == "url":
+        try:
+            parts = urlsplit(source)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError:
+            add(path, source_rule, "not a valid http(s) URL", value=source)
+            return
+        if parts.scheme.lower() not in ("http", "https"):
+            add(
+                path,
+                source_rule,
+                f"unsupported URL scheme {parts.scheme!r}; use http(s), a data URI or a local file",
+                value=source,
+            )
+        elif not parts.netloc or any(c.isspace() for c in source):
+            add(path, source_rule, "not a valid http(s) URL", value=source)
+        elif probe and limit:
+            from .media import probe_url
+
+            _check_media(probe_url(source, max_bytes), limit, prefix, path, add)
+        return
+    if kind == "data":
+        match = DATA_URI.match(source[:256])
+        if limit is not None and limit.get("data_uri") is False:
+            add(path, f"{prefix}.data_uri", "this provider does not accept data URIs here; use a URL or a local file")
+        if not match or not match.group("b64"):
+            add(path, source_rule, "a data URI must look like data:<mime>;base64,<data>", value=source)
+            return
+        payload = source[match.end() :]
+        if not _BASE64.fullmatch(payload):
+            add(path, source_rule, "the data URI's payload is not base64", value=source)
+            return
+        size = len(payload.rstrip("=\n ")) * 3 // 4
+        if max_bytes and size > max_bytes:
+            add(path, f"{prefix}.max_bytes", f"{size} bytes; at most {max_bytes}", limit=max_bytes, value=size)
+        elif probe and limit:
+            from .media import probe_bytes
+
+            _check_media(probe_bytes(source), limit, prefix, path, add)
+        return
+    if not os.path.isfile(source):
+        add(path, source_rule, "no such local file (a source is an http(s) URL, a data URI or an existing file)", value=source)
+        return
+    size = os.path.getsize(source)
+    if max_bytes and size > max_bytes:
+        add(path, f"{prefix}.max_bytes", f"{size} bytes; at most {max_bytes}", limit=max_bytes, value=size)
+    elif probe and limit:
+        from .media import probe_file
+
+        _check_media(probe_file(source), limit, prefix, path, add)
+
+
+def _check_media(info: Any, limit: dict[str, Any], prefix: str, path: str, add: Callable[..., None]) -> None:
+    """Compare probed media facts (:class:`wan26core.media.MediaInfo`) with the contract's limits."""
+    if info.format not in limit["formats"]:
+        add(
+            path,
+            f"{prefix}.format",
+            f"the content is {info.format}; accepted: {', '.join(limit['formats'])}",
+            limit=limit["formats"],
+            value=info.format,
+        )
+        return
+    for axis in ("width", "height"):
+        bound, value = limit.get(axis), getattr(info, axis)
+        if bound and value is not None and not _within(value, bound):
+            add(path, f"{prefix}.{axis}", f"{axis} {value}px is outside {_span(bound)} px", limit=bound, value=value)
+    if limit.get("alpha") is False and info.alpha:
+        add(path, f"{prefix}.alpha", "the image has an alpha channel (transparency), which is refused", value=True)
+    for key, attr, unit in (("duration_s", "duration", "s"), ("fps", "fps", " fps")):
+        bound, value = limit.get(key), getattr(info, attr)
+        if bound and value is not None and not _within(value, bound):
+            add(path, f"{prefix}.{key}", f"{value:g}{unit} is outside {_span(bound)}{unit}", limit=bound, value=value)
+
+
+def _within(value: float, bound: dict[str, float]) -> bool:
+    return bound.get("min", float("-inf")) <= value <= bound.get("max", float("inf"))
+
+
+def _span(bound: dict[str, float]) -> str:
+    return f"{bound.get('min', '-')}..{bound.get('max', '-')}"
+
+
+def _short(value: Any, limit: int = 120) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
