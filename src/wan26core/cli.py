@@ -85,9 +85,10 @@ def _cmd_providers(args: argparse.Namespace, registry: Registry, out: TextIO) ->
                 f"{refs['total']['min']}-{refs['total']['max']} in all; order {refs['ordering']}; token {refs['token']}\n"
             )
         opts = d["options"]
+        shown = {k: ("n/a" if v is False else v) for k, v in opts.items()}
         out.write(
-            f"    prompt <= {d['prompt_max_length']} chars; durations {opts.get('duration', '-')}; "
-            f"resolutions {opts.get('resolution', '-')}; aspect ratios {opts.get('aspect_ratio', '-')}\n"
+            f"    prompt <= {d['prompt_max_length']} chars; durations {shown['duration']}; "
+            f"resolutions {shown['resolution']}; aspect ratios {shown['aspect_ratio']}\n"
         )
         flags = [name for name, value in opts.items() if value is True]
         out.write(f"    options: {', '.join(flags)}\n")

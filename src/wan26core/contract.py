@@ -30,12 +30,17 @@ def contract_problems(data: Any) -> list[str]:
 
     validator = jsonschema.Draft202012Validator(contract_schema(), format_checker=jsonschema.FormatChecker())
     problems = [f"{'/'.join(map(str, e.absolute_path)) or '$'}: {e.message}" for e in validator.iter_errors(data)]
-    if problems or not isinstance(data, dict):
+    if not isinstance(data, dict):
         return problems
-    known = set(data["sources"])
+    known = set(data["sources"]) if isinstance(data.get("sources"), dict) else set()
     for path, source in _sources(data):
         if "#" in source and not source.startswith(("http://", "https://")) and source.split("#", 1)[0] not in known:
             problems.append(f"{path}: source {source!r} names no entry of `sources`")
+    if problems:
+        return problems
+    refs = data.get("references")
+    if refs and {"video", "image"} <= set(refs["wire"]) and refs["ordering"] != "videos_first":
+        problems.append("references: separate video and image lists are numbered videos first; say ordering videos_first")
     request_schema = data["request"]["schema"]
     try:
         jsonschema.Draft202012Validator.check_schema(request_schema)
@@ -44,7 +49,7 @@ def contract_problems(data: Any) -> list[str]:
         return problems
     body_validator = jsonschema.Draft202012Validator(request_schema)
     for i, example in enumerate(data["examples"]):
-        if example["kind"] == "request":
+        if example["kind"] == "request" and "breaks" not in example:  # `breaks`: documented as over a limit
             for err in body_validator.iter_errors(example["body"]):
                 problems.append(f"examples/{i}: request body breaks request.schema: {err.message}")
     return problems
@@ -161,18 +166,38 @@ class Contract:
         return str(self.data["statuses"]["map"].get(native_status, "unknown"))
 
     # --- errors -----------------------------------------------------------------------------------
-    def native_error(self, rule: str) -> NativeError | None:
-        """The provider's own error for a broken rule: exact rule, then its prefixes, then the ``*`` fallback."""
+    def native_error(self, rule: str, *, field: str = "", limit: Any = None, value: Any = None) -> NativeError | None:
+        """The provider's own error for a broken rule: exact rule, then its prefixes, then the ``*`` fallback.
+
+        Catalogue messages may hold ``{field}``, ``{limit}``, ``{value}`` and ``{allowed}`` (a list of
+        values spelled as pydantic does: ``'5' or '10'``), filled in from the violation.
+        """
         parts = rule.split(".")
-        for n in range(len(parts), 0, -1):
-            hit = self._by_rule.get(".".join(parts[:n]))
-            if hit is not None:
-                return hit
-        return self._by_rule.get("*")
+        hit = next((self._by_rule[k] for n in range(len(parts), 0, -1) if (k := ".".join(parts[:n])) in self._by_rule), None)
+        hit = hit or self._by_rule.get("*")
+        if hit is None or "{" not in hit.message:
+            return hit
+        known = {"field": field or None, "limit": limit, "value": value, "allowed": _allowed(limit)}
+        facts = _Facts({k: v for k, v in known.items() if v is not None})
+        return NativeError(hit.http_status, hit.code, hit.message.format_map(facts))
 
     def error(self, code: str) -> dict[str, Any] | None:
         """The catalogue entry for a native code."""
         return next((e for e in self.data["errors"] if e["code"] == code), None)
+
+
+class _Facts(dict[str, Any]):
+    """Placeholders left as written when the violation has no such fact."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _allowed(limit: Any) -> str | None:
+    if not isinstance(limit, list) or not limit:
+        return None
+    quoted = [f"'{v}'" for v in limit]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def builtin_contract(relative: str) -> Contract:

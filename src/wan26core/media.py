@@ -56,7 +56,7 @@ def probe_url(url: str, max_bytes: int | None = None, *, timeout: float = 30.0) 
     """Download a remote file (at most ``max_bytes`` + 1 bytes) and probe it."""
     import httpx
 
-    limit = (max_bytes or 512 * 1024 * 1024) + 1
+    limit = (512 * 1024 * 1024 if max_bytes is None else max_bytes) + 1
     with tempfile.TemporaryFile() as spool:
         try:
             with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
@@ -88,10 +88,18 @@ def _probe_image(handle: IO[bytes], size: int) -> MediaInfo | None:
     try:
         with Image.open(handle) as img:
             fmt = _PIL_FORMATS.get(img.format or "", (img.format or "unknown").lower())
-            alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info)
+            # an alpha channel, or a colour key (PNG tRNS) in any mode, is transparency
+            alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
             return MediaInfo(format=fmt, size=size, width=img.width, height=img.height, alpha=alpha)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
+
+
+class _Content:
+    """A file-like object without a ``name``, so probing judges by content alone."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.read, self.seek, self.tell = handle.read, handle.seek, handle.tell
 
 
 def _probe_av(handle: IO[bytes], size: int) -> MediaInfo:
@@ -100,7 +108,8 @@ def _probe_av(handle: IO[bytes], size: int) -> MediaInfo:
     except ImportError as exc:
         raise MissingExtraError(_EXTRA_HINT) from exc
     try:
-        container: Any = av.open(handle, mode="r")
+        # a nameless wrapper: given a file's name, FFmpeg would guess the format from its extension
+        container: Any = av.open(_Content(handle), mode="r")
     except (av.FFmpegError, OSError, ValueError):
         return MediaInfo(format="unknown", size=size)
     with container:

@@ -91,7 +91,16 @@ def bind_references(request: GenerationRequest, contract: Contract) -> Binding:
     violations: list[Violation] = []
 
     def violation(path: str, rule: str, message: str, value: Any = None, limit: Any = None) -> None:
-        violations.append(Violation(path, rule, message, limit=limit, value=value, native=contract.native_error(rule)))
+        violations.append(
+            Violation(
+                path,
+                rule,
+                message,
+                limit=limit,
+                value=value,
+                native=contract.native_error(rule, field=path, limit=limit, value=value),
+            )
+        )
 
     refs = list(request.references)
     by_name: dict[str, int] = {}
@@ -199,9 +208,8 @@ def read_back(body: dict[str, Any], contract: Contract) -> list[str]:
     if "mixed" in wire:
         numbered = list(get_path(body, wire["mixed"]) or [])
     else:
+        # one list per kind: videos are numbered first (the contract schema check insists on it)
         numbered = [*(get_path(body, wire.get("video", "")) or []), *(get_path(body, wire.get("image", "")) or [])]
-        if spec["ordering"] != "videos_first":
-            raise ValueError(f"{contract.id}: separate wire lists need the videos_first ordering")
     pattern = token_pattern(spec["token"])
     return [numbered[int(m.group(1)) - 1] for m in pattern.finditer(prompt)]
 

@@ -91,7 +91,13 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
 
     def add(path: str, rule: str, message: str, *, limit: Any = None, value: Any = None, severity: str = "error") -> None:
         v = Violation(
-            path, rule, message, limit=limit, value=_short(value), native=contract.native_error(rule), severity=severity
+            path,
+            rule,
+            message,
+            limit=limit,
+            value=_short(value),
+            native=contract.native_error(rule, field=path, limit=limit, value=_short(value)),
+            severity=severity,
         )
         (report.errors if severity == "error" else report.warnings).append(v)
 
@@ -331,6 +337,10 @@ def _check_source(
 
 def _check_media(info: Any, limit: dict[str, Any], prefix: str, path: str, add: Callable[..., None]) -> None:
     """Compare probed media facts (:class:`wan26core.media.MediaInfo`) with the contract's limits."""
+    max_bytes = limit.get("max_bytes")
+    if max_bytes and info.size > max_bytes:  # a download stopped past the limit
+        add(path, f"{prefix}.max_bytes", f"more than {max_bytes} bytes", limit=max_bytes, value=info.size)
+        return
     if info.format not in limit["formats"]:
         add(
             path,
