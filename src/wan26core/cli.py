@@ -62,7 +62,26 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
         cmd.add_argument("--probe", action="store_true", help="probe media content (needs the [media] extra)")
         cmd.set_defaults(handler=handler)
+
+    mock = sub.add_parser("mock", help="the offline mock of every provider (needs the [mock] extra)")
+    mock_sub = mock.add_subparsers(dest="mock_command", required=True, metavar="MOCK_COMMAND")
+    serve = mock_sub.add_parser("serve", help="serve the mock on a socket and print each client's settings")
+    try:
+        from wan26_mock.serve import add_arguments
+    except ImportError:
+        serve.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    else:
+        add_arguments(serve)
+    serve.set_defaults(handler=_cmd_mock_serve)
     return parser
+
+
+def _cmd_mock_serve(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
+    try:
+        from wan26_mock.serve import serve
+    except ImportError:
+        raise UsageError("the mock server needs the [mock] extra: pip install 'wan26[mock]'") from None
+    return serve(args, registry)
 
 
 # --- providers --------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .contract import Contract
 from .render import WireRequest, render_body
@@ -29,8 +29,9 @@ class Provider(Protocol):
 class ContractProvider:
     """A provider whose wire format follows its contract's field map; subclass to handle quirks."""
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, *, dialect: Any = None) -> None:
         self._contract = contract
+        self.dialect = dialect  # the server-side wire protocol (wan26core.dialect.Dialect), for the mock
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"

@@ -18,7 +18,7 @@ from .errors import UnsupportedOptionError, ValidationError, Violation
 from .references import Binding, bind_references
 from .request import DATA_URI, GenerationRequest, Reference, source_format, source_type
 
-__all__ = ["OPTION_FIELDS", "Report", "check", "validate", "wire_value"]
+__all__ = ["OPTION_FIELDS", "Report", "check", "json_key", "validate", "wire_value"]
 
 #: canonical option name -> attribute of :class:`GenerationRequest`
 OPTION_FIELDS: dict[str, str] = {
@@ -81,8 +81,14 @@ def check(request: GenerationRequest, contract: Contract, *, probe: bool = False
 
 def wire_value(option: dict[str, Any], value: Any) -> Any:
     """The wire spelling of a canonical option value (``5`` -> ``"5"`` on fal, ``multi`` -> ``true``)."""
-    key = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return option.get("wire_values", {}).get(key, value)
+    return option.get("wire_values", {}).get(json_key(value), value)
+
+
+def json_key(value: Any) -> str:
+    """The string key a contract's ``wire_values`` map uses for a value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> Report:

@@ -1,0 +1,390 @@
+"""The mock engine: routing, credentials, validation, jobs, faults, outputs, journal and the admin API.
+
+Everything provider-specific comes from the plugins' dialects and contracts; this module owns only
+what all providers share. ``Engine.handle`` is transport-free, so the same engine serves a socket
+(through the Starlette app) and in-process httpx routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from wan26core import Contract, NativeError, Registry, Violation, default_registry
+from wan26core.dialect import Dialect, JobSnapshot, MockRequest, MockResponse, Video, is_json, json_body
+from wan26core.wire import provider_violations
+
+from .clock import VirtualClock
+from .faults import SCENARIO_HEADER, SCENARIOS, Fault, FaultQueue, parse_scenario
+from .jobs import Job, JobStore, Profile
+from .journal import Journal
+from .outputs import OutputShape, OutputStore
+
+__all__ = ["ADMIN_PREFIX", "Engine"]
+
+ADMIN_PREFIX = "/__wan26__"
+MAX_BODY_BYTES = 64 * 1024 * 1024
+STANDARD_SIZES: dict[str, dict[str, tuple[int, int]]] = {
+    "480p": {"16:9": (832, 480), "9:16": (480, 832), "1:1": (624, 624), "4:3": (720, 544), "3:4": (544, 720)},
+    "720p": {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960), "4:3": (1088, 832), "3:4": (832, 1088)},
+    "1080p": {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1440, 1440), "4:3": (1632, 1248), "3:4": (1248, 1632)},
+}
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    dialect: Dialect
+    action: str
+
+
+class Engine:
+    """One mock process serving every registered provider that has a dialect."""
+
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        seed: int | None = None,
+        profile: Profile = "fast",
+        time_scale: float = 1.0,
+        frozen_clock: bool = False,
+        output_dir: str | Path | None = None,
+    ) -> None:
+        providers = (registry or default_registry()).providers()
+        self.dialects: dict[str, Dialect] = {}
+        self.contracts: dict[str, dict[str, Contract]] = {}
+        for provider_id, provider in providers.items():
+            dialect = getattr(provider, "dialect", None)
+            if dialect is None:
+                continue
+            self.dialects.setdefault(dialect.provider, dialect)
+            self.contracts.setdefault(dialect.provider, {})[provider_id] = provider.contract
+        self.routes = [
+            _Route(route.method.upper(), _compile(route.path), dialect, route.action)
+            for dialect in self.dialects.values()
+            for route in dialect.routes()
+        ]
+        self.clock = VirtualClock(scale=time_scale, frozen=frozen_clock)
+        self.jobs = JobStore(seed=seed, profile=profile)
+        self.journal = Journal()
+        self.faults = FaultQueue()
+        self.outputs = OutputStore(Path(output_dir) if output_dir is not None else default_output_dir())
+
+    # --- entry point ------------------------------------------------------------------------------
+    async def handle(self, request: MockRequest) -> MockResponse:
+        if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
+            return await self._admin(request)
+        provider: str | None = None
+        action: str | None = None
+        job_id: str | None = None
+        fault: Fault | None = None
+        try:
+            match = self._match(request)
+            if match is None:
+                response = MockResponse(404, {"detail": f"no mock route for {request.method} {request.path}"})
+            else:
+                route, params = match
+                action = route.action
+                request = MockRequest(
+                    request.method, request.path, request.query, request.headers, request.body, request.base_url, params
+                )
+                response, provider, job_id, fault = await self._dispatch(route, request)
+        except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly
+            response = MockResponse(500, {"detail": f"wan26 mock internal error: {exc!r}"}, {"x-wan26-mock-bug": "1"})
+        self.journal.record(
+            time=self.clock.now(),
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            headers=request.headers,
+            body=request.body,
+            status=response.status,
+            response=response.body,
+            provider=provider,
+            action=action,
+            job_id=job_id,
+            scenario=fault.name if fault else None,
+        )
+        return response
+
+    # --- provider routes --------------------------------------------------------------------------
+    def _match(self, request: MockRequest) -> tuple[_Route, dict[str, str]] | None:
+        for route in self.routes:
+            if route.method == request.method.upper():
+                found = route.pattern.fullmatch(request.path)
+                if found:
+                    return route, found.groupdict()
+        return None
+
+    async def _dispatch(self, route: _Route, request: MockRequest) -> tuple[MockResponse, str | None, str | None, Fault | None]:
+        dialect = route.dialect
+        contracts = self.contracts[dialect.provider]
+        job: Job | None = None
+        provider: str | None = None
+        if route.action == "submit":
+            selected = dialect.select(request, contracts)
+            if isinstance(selected, MockResponse):
+                return selected, None, None, self._fault(request, None, route.action)
+            provider = selected
+        else:
+            job_id = dialect.job_id(request)
+            job = self.jobs.jobs.get(job_id or "")
+            if job is None or job.provider not in contracts:
+                return dialect.not_found(request, job_id or ""), None, job_id, None
+            provider = job.provider
+        fault = self._fault(request, provider, route.action)
+        contract = contracts[provider]
+        early = await self._early_fault(fault, dialect, request, contract)
+        if early is not None:
+            return early, provider, job.id if job else None, fault
+        denied = dialect.authenticate(request)
+        if denied is not None:
+            return denied, provider, job.id if job else None, fault
+        if route.action == "submit":
+            response, job = self._submit(dialect, request, provider, contract, fault)
+        else:
+            assert job is not None
+            response = await self._job_action(route.action, dialect, request, job, contract)
+        if fault is not None and fault.name == "timeout_after_accept":
+            await asyncio.sleep(fault.number if fault.number is not None else 30.0)
+        if fault is not None and fault.name == "malformed":
+            text = json.dumps(response.body)
+            response = MockResponse(200, text[: max(1, len(text) // 2)].encode(), {"content-type": "application/json"})
+        return response, provider, job.id if job else None, fault
+
+    def _fault(self, request: MockRequest, provider: str | None, action: str) -> Fault | None:
+        header = request.headers.get(SCENARIO_HEADER)
+        if header:
+            return parse_scenario(header)
+        return self.faults.take(provider, action)
+
+    async def _early_fault(
+        self, fault: Fault | None, dialect: Dialect, request: MockRequest, contract: Contract
+    ) -> MockResponse | None:
+        if fault is None:
+            return None
+        if fault.name == "latency":
+            await asyncio.sleep((fault.number or 0) / 1000)
+        elif fault.name == "rate_limited":
+            native = _catalogue(contract, "rate_limit") or NativeError(429, "rate_limited", "Too many requests")
+            response = dialect.error(request, native)
+            retry_after = fault.number if fault.number is not None else 1
+            return MockResponse(response.status, response.body, {**response.headers, "retry-after": f"{retry_after:g}"})
+        elif fault.name == "server_error":
+            status = int(fault.number) if fault.number and 500 <= fault.number < 600 else 503
+            native = _catalogue(contract, "provider", status) or NativeError(status, "server_error", "Service unavailable")
+            return dialect.error(request, NativeError(status, native.code, native.message))
+        elif fault.name == "unauthorized":
+            native = _catalogue(contract, "authentication") or NativeError(401, "unauthorized", "Unauthorized")
+            return dialect.error(request, native)
+        return None
+
+    def _submit(
+        self, dialect: Dialect, request: MockRequest, provider: str, contract: Contract, fault: Fault | None
+    ) -> tuple[MockResponse, Job | None]:
+        if len(request.body) > MAX_BODY_BYTES:
+            return dialect.invalid(request, contract, [_shape(contract, f"the body is over {MAX_BODY_BYTES} bytes")]), None
+        body = json_body(request)
+        if not is_json(body) or not isinstance(body, dict):
+            return dialect.invalid(request, contract, [_shape(contract, "the body is not a JSON object")]), None
+        violations = provider_violations(body, contract)
+        if violations:
+            return dialect.invalid(request, contract, violations), None
+        from wan26core.wire import parse_wire
+
+        canonical = parse_wire(body, contract)
+        job = self.jobs.create(provider, contract, canonical, body, self.clock.now())
+        if fault is not None:
+            if fault.name == "stuck":
+                job.outcome = "stuck"
+            elif fault.name in ("generation_failed", "content_policy"):
+                job.outcome = "failed"
+                job.error = _failure(contract, fault)
+        job.meta["query"] = dict(request.query)
+        return dialect.submitted(request, self.jobs.snapshot(job, self.clock.now(), contract)), job
+
+    async def _job_action(
+        self, action: str, dialect: Dialect, request: MockRequest, job: Job, contract: Contract
+    ) -> MockResponse:
+        now = self.clock.now()
+        if action == "cancel":
+            state = job.state_at(now)
+            accepted = state in ("queued", "running") and _cancellable(contract, state)
+            if accepted:
+                job.cancelled_at = now
+            return dialect.cancel(request, self.jobs.snapshot(job, now, contract), accepted)
+        if job.state_at(now) == "succeeded" and job.video is None:
+            await self._make_video(job, contract, request.base_url)
+        snapshot = self.jobs.snapshot(job, now, contract)
+        if action == "result":
+            return dialect.result(request, snapshot)
+        return dialect.status(request, snapshot)
+
+    async def _make_video(self, job: Job, contract: Contract, base_url: str) -> None:
+        shape = output_shape(job, contract)
+        path = await anyio.to_thread.run_sync(self.outputs.path, shape)
+        job.video = Video(
+            url=f"{base_url}{ADMIN_PREFIX}/files/{path.name}",
+            width=shape.width,
+            height=shape.height,
+            fps=float(shape.fps),
+            duration=float(shape.duration),
+            num_frames=shape.duration * shape.fps,
+            file_size=path.stat().st_size,
+            has_audio=shape.audio,
+            file_name=path.name,
+        )
+
+    # --- admin API --------------------------------------------------------------------------------
+    async def _admin(self, request: MockRequest) -> MockResponse:
+        path = request.path[len(ADMIN_PREFIX) :].strip("/")
+        method = request.method.upper()
+        body = json_body(request) if request.body else {}
+        if not is_json(body) or not isinstance(body, dict):
+            return MockResponse(400, {"detail": "the admin API takes a JSON object"})
+        if path == "health" and method == "GET":
+            return MockResponse(
+                200,
+                {
+                    "status": "ok",
+                    "providers": sorted(p for c in self.contracts.values() for p in c),
+                    "jobs": len(self.jobs.jobs),
+                    "time": self.clock.now(),
+                },
+            )
+        if path == "journal" and method == "GET":
+            return MockResponse(
+                200,
+                {
+                    "entries": self.journal.entries(
+                        provider=request.query.get("provider"),
+                        action=request.query.get("action"),
+                        job_id=request.query.get("job_id"),
+                    )
+                },
+            )
+        if path == "reset" and method == "POST":
+            self.jobs.reset()
+            self.journal.clear()
+            self.faults.clear()
+            return MockResponse(200, {"status": "reset"})
+        if path == "clock" and method == "GET":
+            return MockResponse(200, {"now": self.clock.now(), "scale": self.clock.scale, "frozen": self.clock.frozen})
+        if path == "clock/advance" and method == "POST":
+            seconds = body.get("seconds")
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+                return MockResponse(400, {"detail": "seconds must be a non-negative number"})
+            return MockResponse(200, {"now": self.clock.advance(float(seconds))})
+        if path == "scenarios" and method == "GET":
+            return MockResponse(200, {"available": SCENARIOS, "pending": self.faults.pending()})
+        if path == "scenarios" and method == "POST":
+            return self._queue_fault(body)
+        if path == "jobs" and method == "GET":
+            return MockResponse(200, {"jobs": [self._job_view(j) for j in self.jobs.jobs.values()]})
+        if path.startswith("jobs/") and method == "GET":
+            job = self.jobs.jobs.get(path[len("jobs/") :])
+            if job is None:
+                return MockResponse(404, {"detail": "no such job"})
+            return MockResponse(200, self._job_view(job))
+        if path.startswith("files/") and method in ("GET", "HEAD"):
+            found = self.outputs.lookup(path[len("files/") :])
+            if found is None:
+                return MockResponse(404, {"detail": "no such file"})
+            data = b"" if method == "HEAD" else found.read_bytes()
+            return MockResponse(200, data, {"content-type": "video/mp4", "content-length": str(found.stat().st_size)})
+        return MockResponse(404, {"detail": f"no admin route {method} {ADMIN_PREFIX}/{path}"})
+
+    def _queue_fault(self, body: Mapping[str, Any]) -> MockResponse:
+        text, count = body.get("scenario"), body.get("count", 1)
+        fault = parse_scenario(text) if isinstance(text, str) else None
+        if fault is None:
+            return MockResponse(400, {"detail": f"scenario must be one of {sorted(SCENARIOS)}, as name[:argument]"})
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            return MockResponse(400, {"detail": "count must be a positive integer"})
+        provider, action = body.get("provider"), body.get("action")
+        if (provider is not None and not isinstance(provider, str)) or (action is not None and not isinstance(action, str)):
+            return MockResponse(400, {"detail": "provider and action are strings"})
+        self.faults.add(fault, count, provider, action)
+        return MockResponse(200, {"pending": self.faults.pending()})
+
+    def _job_view(self, job: Job) -> dict[str, Any]:
+        contract = next(c[job.provider] for c in self.contracts.values() if job.provider in c)
+        snap = self.jobs.snapshot(job, self.clock.now(), contract)
+        view = asdict(snap)
+        view["request"] = snap.request.to_dict()
+        view["error"] = snap.error.as_dict() if snap.error else None
+        return view
+
+
+def default_output_dir() -> Path:
+    """Outputs depend only on their shape, so every mock process shares one cache (``WAN26_MOCK_CACHE``)."""
+    configured = os.environ.get("WAN26_MOCK_CACHE")
+    if configured:
+        return Path(configured)
+    return Path(tempfile.gettempdir()) / f"wan26-mock-outputs-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+
+
+def output_shape(job: Job | JobSnapshot, contract: Contract) -> OutputShape:
+    """The video a job produces: the requested (or default) tier, aspect ratio, duration and audio."""
+    request = job.request
+    tier = request.resolution or contract.default("resolution") or "1080p"
+    ratio = request.aspect_ratio or contract.default("aspect_ratio") or "16:9"
+    table = contract.size_table
+    if table and tier in table and ratio in table[tier]:
+        width, height = map(int, table[tier][ratio].split("*"))
+    else:
+        width, height = STANDARD_SIZES.get(tier, STANDARD_SIZES["1080p"]).get(ratio, (1920, 1080))
+    duration = request.duration or contract.default("duration") or 5
+    audio = request.generate_audio
+    if audio is None:
+        audio = bool(contract.default("generate_audio")) if contract.supports("generate_audio") else request.audio is not None
+    return OutputShape(width, height, int(duration), audio=bool(audio))
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[a-z_]+\})", template)
+    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(regex)
+
+
+def _catalogue(contract: Contract, kind: str, status: int | None = None) -> NativeError | None:
+    for entry in contract.data["errors"]:
+        if entry["kind"] == kind and (status is None or entry["http_status"] == status):
+            return NativeError(entry["http_status"], entry["code"], entry["message"])
+    if status is not None:
+        return _catalogue(contract, kind)
+    return None
+
+
+def _failure(contract: Contract, fault: Fault) -> NativeError:
+    if fault.name == "generation_failed" and fault.argument:
+        entry = contract.error(fault.argument)
+        if entry is not None:
+            return NativeError(entry["http_status"], entry["code"], entry["message"])
+    kind = "content_policy" if fault.name == "content_policy" else "generation_failed"
+    return _catalogue(contract, kind) or NativeError(None, kind, f"the generation failed ({kind})")
+
+
+def _cancellable(contract: Contract, state: str) -> bool:
+    """DashScope cancels only pending tasks; others cancel queued or running ones (the contract says which)."""
+    route = contract.transport["routes"].get("cancel")
+    return route is not None and state in route.get("states", ["queued", "running"])
+
+
+def _shape(contract: Contract, message: str) -> Violation:
+    native = contract.native_error("request.type") or contract.native_error("*")
+    if native is None:
+        entry = next((e for e in contract.data["errors"] if e["kind"] == "validation"), None)
+        native = NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
+    return Violation("$", "request.type", message, native=native)

@@ -1,0 +1,134 @@
+"""Jobs on the virtual clock: each moves queued -> running -> succeeded/failed, or is cancelled."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from wan26core import Contract, GenerationRequest, NativeError, estimate_cost
+from wan26core.dialect import JobSnapshot, Video
+
+__all__ = ["Job", "JobStore", "Profile"]
+
+Profile = Literal["fast", "realistic"]
+Outcome = Literal["succeeded", "failed", "stuck"]
+FAST = {"queue": 0.25, "run": 0.75}  # about a second in all
+
+
+@dataclass
+class Job:
+    id: str
+    provider: str
+    request: GenerationRequest
+    wire: dict[str, Any]
+    created_at: float
+    queue_s: float
+    run_s: float
+    positions: int
+    seed: int
+    outcome: Outcome = "succeeded"
+    error: NativeError | None = None
+    cancelled_at: float | None = None
+    video: Video | None = None
+    webhook_url: str | None = None
+    webhook_sent: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def state_at(self, now: float) -> str:
+        if self.cancelled_at is not None and self.cancelled_at <= now:
+            return "cancelled"
+        if self.outcome == "stuck" or now < self.created_at + self.queue_s:
+            return "queued"
+        if now < self.created_at + self.queue_s + self.run_s:
+            return "running"
+        return "failed" if self.outcome == "failed" else "succeeded"
+
+    @property
+    def finishes_at(self) -> float:
+        return self.created_at + self.queue_s + self.run_s
+
+
+class JobStore:
+    """All jobs of one mock process, with seeded ids and timings."""
+
+    def __init__(self, *, seed: int | None = None, profile: Profile = "fast") -> None:
+        self.profile = profile
+        self._seed = seed
+        self._rng = random.Random(seed)
+        self.jobs: dict[str, Job] = {}
+
+    def reset(self) -> None:
+        self._rng = random.Random(self._seed)
+        self.jobs.clear()
+
+    def create(self, provider: str, contract: Contract, request: GenerationRequest, wire: dict[str, Any], now: float) -> Job:
+        rng = self._rng
+        job_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if self.profile == "fast":
+            queue_s, run_s = FAST["queue"], FAST["run"]
+        else:
+            timing = contract.data["timing"]
+            queue_s = _jitter(rng, timing["queue_s"])
+            run_s = _jitter(rng, timing["processing_s"])
+        job = Job(
+            id=job_id,
+            provider=provider,
+            request=request,
+            wire=wire,
+            created_at=now,
+            queue_s=queue_s,
+            run_s=run_s,
+            positions=1 + rng.randrange(4),
+            seed=request.seed if request.seed is not None else rng.randrange(2**31),
+        )
+        self.jobs[job_id] = job
+        return job
+
+    def snapshot(self, job: Job, now: float, contract: Contract) -> JobSnapshot:
+        state = job.state_at(now)
+        position = 0
+        progress = 0.0
+        logs: list[str] = []
+        started = job.created_at + job.queue_s
+        if state == "queued":
+            remaining = 1.0 if job.outcome == "stuck" else max(0.0, (started - now) / job.queue_s) if job.queue_s else 0.0
+            position = max(0, math.ceil(remaining * job.positions) - 1)
+        elif state in ("running", "succeeded", "failed"):
+            progress = 1.0 if state != "running" else min(1.0, (now - started) / job.run_s) if job.run_s else 1.0
+            logs = _logs(progress)
+        return JobSnapshot(
+            id=job.id,
+            provider=job.provider,
+            state=state,  # type: ignore[arg-type]
+            created_at=job.created_at,
+            request=job.request,
+            wire=job.wire,
+            queue_position=position,
+            progress=round(progress, 3),
+            logs=tuple(logs),
+            started_at=started if state != "queued" and now >= started else None,
+            finished_at=job.finishes_at if state in ("succeeded", "failed") else job.cancelled_at,
+            error=job.error if state == "failed" else None,
+            video=job.video if state == "succeeded" else None,
+            seed=job.seed,
+            cost_usd=_cost(job.request, contract) if state == "succeeded" else None,
+        )
+
+
+def _jitter(rng: random.Random, span: dict[str, float]) -> float:
+    low = span.get("min", span["typical"] * 0.5)
+    high = span.get("max", span["typical"] * 1.5)
+    return max(0.0, min(high, max(low, rng.gauss(span["typical"], (high - low) / 6 or 1.0))))
+
+
+def _logs(progress: float) -> list[str]:
+    steps = [(0.0, "Loading references"), (0.1, "Encoding prompt"), (0.2, "Generating frames"), (0.9, "Encoding video")]
+    return [f"{text} ({min(progress, 1.0):.0%})" if text == "Generating frames" else text for at, text in steps if progress >= at]
+
+
+def _cost(request: GenerationRequest, contract: Contract) -> float | None:
+    estimate = estimate_cost(request, contract)
+    return estimate.usd if estimate else None

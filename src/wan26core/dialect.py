@@ -1,0 +1,196 @@
+"""Dialects: a provider's wire protocol as seen from the server side, for the mock server.
+
+A dialect is pure: it turns HTTP requests and job snapshots into status, headers and body, and knows
+nothing of sockets, clocks or storage (the mock engine owns those). Provider plugins expose one as
+``provider.dialect`` so a third-party plugin brings a mock of its provider along with its client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from .contract import Contract
+from .errors import NativeError, Violation
+from .request import GenerationRequest
+
+__all__ = [
+    "Dialect",
+    "JobSnapshot",
+    "MockRequest",
+    "MockResponse",
+    "Route",
+    "Video",
+    "credential",
+    "is_json",
+    "json_body",
+    "select_by_model",
+    "select_by_path",
+]
+
+Action = Literal["submit", "status", "stream", "result", "cancel"]
+State = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class MockRequest:
+    """An incoming request, already read: lower-case header names, decoded query, raw body."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    base_url: str  # scheme://host[:port] the client used, for URLs in responses
+    params: Mapping[str, str] = field(default_factory=dict)  # path parameters, e.g. {"task_id": …}
+
+
+@dataclass(frozen=True)
+class MockResponse:
+    """What to answer: a JSON-able ``body`` (or bytes/str sent as they are) with status and headers."""
+
+    status: int
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route a dialect serves; ``path`` uses ``{name}`` parameters."""
+
+    method: str
+    path: str
+    action: Action
+
+
+@dataclass(frozen=True)
+class Video:
+    """A generated output as served by the mock, with the facts of the real file."""
+
+    url: str
+    width: int
+    height: int
+    fps: float
+    duration: float
+    num_frames: int
+    file_size: int
+    has_audio: bool
+    content_type: str = "video/mp4"
+    file_name: str = "output.mp4"
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A job as the engine sees it at one instant of the virtual clock."""
+
+    id: str
+    provider: str  # provider/model id
+    state: State
+    created_at: float  # unix seconds
+    request: GenerationRequest
+    wire: Mapping[str, Any]
+    queue_position: int = 0
+    progress: float = 0.0
+    logs: tuple[str, ...] = ()
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: NativeError | None = None
+    video: Video | None = None
+    seed: int = 0
+    cost_usd: float | None = None
+
+
+@runtime_checkable
+class Dialect(Protocol):
+    """Server-side wire protocol of one provider (all its models)."""
+
+    @property
+    def provider(self) -> str:
+        """The provider part of the ids it serves, e.g. ``fal``."""
+        ...
+
+    def routes(self) -> list[Route]:
+        """Every route, with paths relative to the server root."""
+        ...
+
+    def authenticate(self, request: MockRequest) -> MockResponse | None:
+        """``None`` when the credentials have the right form, else the provider's own 401."""
+        ...
+
+    def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
+        """Which provider/model a submit is for (by path or body), or the provider's error."""
+        ...
+
+    def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
+        """The provider's answer to a body it refuses (``violations`` carry the native errors)."""
+        ...
+
+    def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse: ...
+
+    def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse: ...
+
+    def result(self, request: MockRequest, job: JobSnapshot) -> MockResponse: ...
+
+    def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
+        """``accepted`` is False when the job can no longer be cancelled."""
+        ...
+
+    def not_found(self, request: MockRequest, job_id: str) -> MockResponse: ...
+
+    def error(self, request: MockRequest, native: NativeError) -> MockResponse:
+        """An injected fault or a failure, in the provider's own error shape."""
+        ...
+
+    def job_id(self, request: MockRequest) -> str | None:
+        """The job id a status/result/cancel request names (path parameter or query)."""
+        ...
+
+
+# --- helpers shared by dialects -------------------------------------------------------------------
+
+_NO_BODY = object()
+
+
+def json_body(request: MockRequest) -> Any:
+    """The request body parsed as JSON, or :data:`None` when it is not a JSON object/array/value."""
+    import json
+
+    try:
+        return json.loads(request.body) if request.body else None
+    except ValueError:
+        return _NO_BODY
+
+
+def is_json(value: Any) -> bool:
+    """False for what :func:`json_body` returns on malformed JSON."""
+    return value is not _NO_BODY
+
+
+def credential(request: MockRequest, scheme: str, header: str = "authorization") -> str | None:
+    """The key after ``scheme`` in ``header`` (``Key abc`` -> ``abc``), or None when absent or malformed."""
+    value = request.headers.get(header.lower(), "")
+    word, _, key = value.partition(" ")
+    if word.lower() != scheme.lower() or not key.strip():
+        return None
+    return key.strip()
+
+
+def select_by_model(request: MockRequest, contracts: Mapping[str, Contract], field: str = "model") -> str | None:
+    """The provider/model whose contract constant ``field`` equals the body's, e.g. ``model: wan26_r2v``."""
+    body = json_body(request)
+    if not isinstance(body, dict):
+        return None
+    wanted = body.get(field)
+    for provider_id, contract in contracts.items():
+        if contract.constants.get(field) == wanted:
+            return provider_id
+    return None
+
+
+def select_by_path(request: MockRequest, contracts: Mapping[str, Contract]) -> str | None:
+    """The provider/model whose submit route is this request's path."""
+    for provider_id, contract in contracts.items():
+        if contract.transport["routes"]["submit"]["path"] == request.path:
+            return provider_id
+    return None

@@ -1,0 +1,95 @@
+"""The inverse of rendering: read a provider's wire body back into a canonical request.
+
+The mock server uses it to check what a client sent against the same contract rules the client uses.
+References come back named ``ref1``, ``ref2`` … in the endpoint's numbering, so the provider's own
+tokens in the prompt (``Character1``, ``character2``, ``@Video1``) keep pointing at the same files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .contract import Contract
+from .errors import ValidationError, Violation
+from .references import get_path
+from .request import GenerationRequest, Reference, infer_kind
+from .validation import OPTION_FIELDS, json_key, validate
+
+__all__ = ["parse_wire", "provider_violations"]
+
+#: Rules that only wan26 applies (naming and binding); a provider does not check them.
+_WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token", "shot_type.")
+
+
+def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
+    """A canonical request equivalent to ``body``; :class:`ValidationError` when its shape is wrong."""
+    problems: list[Violation] = []
+    if not isinstance(body, dict):
+        raise ValidationError([_shape("$", "the body must be a JSON object", contract)], provider=contract.id)
+    fields = contract.wire_fields
+    prompt = get_path(body, fields["prompt"])
+    if prompt is None and contract.limits["prompt"].get("required", True):
+        problems.append(_shape(fields["prompt"], "the prompt is required", contract, rule="prompt.required"))
+    elif prompt is not None and not isinstance(prompt, str):
+        problems.append(_shape(fields["prompt"], "the prompt must be a string", contract))
+    references: list[Reference] = []
+    spec = contract.references
+    if spec is not None:
+        wire = spec["wire"]
+        lists = [("mixed", wire["mixed"])] if "mixed" in wire else [(k, wire[k]) for k in ("video", "image") if k in wire]
+        for kind, path in lists:
+            items = get_path(body, path)
+            if items is None:
+                continue
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                problems.append(_shape(path, "must be a list of URL strings", contract))
+                continue
+            for source in items:
+                guessed = infer_kind(source) if kind == "mixed" else kind
+                references.append(Reference(f"ref{len(references) + 1}", source, guessed or "image"))  # type: ignore[arg-type]
+    image = get_path(body, fields["first_frame"]) if "first_frame" in fields else None
+    kwargs: dict[str, Any] = {}
+    for name, attr in OPTION_FIELDS.items():
+        option = contract.option(name)
+        if not option.get("wire"):
+            continue
+        value = get_path(body, option["wire"])
+        if value is None:
+            continue
+        reverse = {json_key(v): k for k, v in option.get("wire_values", {}).items()}
+        canonical: Any = reverse.get(json_key(value), value)
+        if isinstance(canonical, str) and name in ("duration", "seed") and canonical.lstrip("-").isdigit():
+            canonical = int(canonical)
+        kwargs[attr] = canonical
+    table = contract.options.get("size_table")
+    if table:
+        size = get_path(body, table["wire"])
+        if size is not None:
+            match = [(tier, ratio) for tier, ratios in table["tiers"].items() for ratio, s in ratios.items() if s == size]
+            if match:
+                kwargs["resolution"], kwargs["aspect_ratio"] = match[0]
+            else:
+                problems.append(
+                    _shape(table["wire"], f"size {size!r} is not a documented W*H size", contract, rule="option.values")
+                )
+    if problems:
+        raise ValidationError(problems, provider=contract.id)
+    try:
+        return GenerationRequest(prompt=prompt or "", references=tuple(references), image=image, **kwargs)
+    except TypeError as exc:  # pragma: no cover - kwargs are all known fields
+        raise ValidationError([_shape("$", str(exc), contract)], provider=contract.id) from exc
+
+
+def provider_violations(body: Any, contract: Contract) -> list[Violation]:
+    """What the provider itself would refuse in ``body``: violations that carry a native error."""
+    try:
+        request = parse_wire(body, contract)
+    except ValidationError as exc:
+        return exc.violations
+    found = validate(request, contract)
+    return [v for v in found if v.severity == "error" and v.native is not None and not v.rule.startswith(_WAN26_ONLY)]
+
+
+def _shape(path: str, message: str, contract: Contract, rule: str = "request.type") -> Violation:
+    native = contract.native_error(rule, field=path) or contract.native_error("*", field=path)
+    return Violation(path, rule, message, native=native)
