@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from wan26_mock import SCENARIO_HEADER, create_app
 from wan26core import Contract, ContractProvider, NativeError, Provider, Registry, Violation, builtin_contract, hookimpl
 from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, select_by_model
-from wan26_mock import SCENARIO_HEADER, create_app
 
 
 class ToyDialect:
