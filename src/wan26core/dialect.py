@@ -44,6 +44,7 @@ class MockRequest:
     body: bytes
     base_url: str  # scheme://host[:port] the client used, for URLs in responses
     params: Mapping[str, str] = field(default_factory=dict)  # path parameters, e.g. {"task_id": …}
+    now: float = 0.0  # the mock's virtual time (unix seconds), for timestamps in responses
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 from wan26core import ContractProvider, Provider, builtin_contract, hookimpl
 
-__all__ = ["MODELS", "wan26_register_providers"]
+from .dialect import DIALECT
+
+__all__ = ["DIALECT", "MODELS", "wan26_register_providers"]
 
 PROVIDER = "aimlapi"
 MODELS = ("r2v", "i2v")
@@ -19,4 +21,4 @@ MODELS = ("r2v", "i2v")
 @hookimpl
 def wan26_register_providers(register: Callable[[Provider], None]) -> None:
     for model in MODELS:
-        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}")))
+        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}"), dialect=DIALECT))

@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 from wan26core import ContractProvider, Provider, builtin_contract, hookimpl
 
-__all__ = ["MODELS", "wan26_register_providers"]
+from .dialect import DIALECT
+
+__all__ = ["DIALECT", "MODELS", "wan26_register_providers"]
 
 PROVIDER = "dashscope"
 MODELS = ("r2v", "r2v-flash", "i2v")
@@ -20,4 +22,4 @@ MODELS = ("r2v", "r2v-flash", "i2v")
 @hookimpl
 def wan26_register_providers(register: Callable[[Provider], None]) -> None:
     for model in MODELS:
-        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}")))
+        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}"), dialect=DIALECT))

@@ -1,0 +1,200 @@
+"""AI/ML API's server side, for the mock: ``/v2/video/generations`` (POST to create, GET ?generation_id= to poll).
+
+Shapes follow the examples in ``contracts/aimlapi/*.json``: a create answers ``{id, status: "queued", meta}``;
+a poll answers ``{id, status, video, error, meta}`` with ``status`` queued | generating | completed | error;
+every error is ``{message, path, requestId, statusCode, timestamp}`` with ``statusCode`` a string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from wan26core import Contract, NativeError, Violation, builtin_contract
+from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, is_json, json_body, select_by_model
+
+__all__ = ["DIALECT", "AimlapiDialect"]
+
+#: Credits billed per second of output (both documented examples: 3150000 for 10 s, 1575000 for 5 s; pricing note).
+CREDITS_PER_SECOND = 315_000
+_DEFAULT_MESSAGES = {404: "Not Found", 500: "Internal server error"}
+
+
+class AimlapiDialect:
+    """AI/ML API's wire protocol for its Wan 2.6 models (one dialect serves them all)."""
+
+    provider = "aimlapi"
+
+    def __init__(self, models: Sequence[str] = ("r2v", "i2v")) -> None:
+        self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}
+        first = next(iter(self.contracts.values()))
+        routes = first.transport["routes"]
+        self._submit_path = _path_only(routes["submit"]["path"])
+        self._status_path = _path_only(routes["status"]["path"])
+        self._submit_method = routes["submit"]["method"].upper()
+        self._status_method = routes["status"]["method"].upper()
+        # native word of each canonical state: queued, generating, completed, error
+        self._words: dict[str, str] = {}
+        for native, canonical in first.data["statuses"]["map"].items():
+            self._words.setdefault(canonical, native)
+        self._catalogue = first.data["errors"]
+
+    # --- routing and credentials ------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        # The result is the same GET as the status (the contract says so), so one route serves both.
+        return [
+            Route(self._submit_method, self._submit_path, "submit"),
+            Route(self._status_method, self._status_path, "status"),
+        ]
+
+    def authenticate(self, request: MockRequest) -> MockResponse | None:
+        if credential(request, "Bearer") is not None:
+            return None
+        return self.error(request, self._native("authentication", NativeError(401, "401", "Unauthorized")))
+
+    def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
+        selected = select_by_model(request, contracts)
+        if selected is not None:
+            return selected
+        denied = self.authenticate(request)
+        if denied is not None:
+            return denied
+        body = json_body(request)
+        if not is_json(body) or not isinstance(body, dict):
+            return self._validation(request, ["Expected object, received " + _zod_type(body)])
+        models = " | ".join(f"'{c.constants.get('model')}'" for c in contracts.values())
+        wanted = body.get("model")
+        if wanted is None:
+            return self._validation(request, ["Required at 'model'"])
+        return self._validation(request, [f"Invalid enum value. Expected {models}, received {_zod_value(wanted)}"])
+
+    def job_id(self, request: MockRequest) -> str | None:
+        return request.query.get("generation_id") or None
+
+    # --- answers ----------------------------------------------------------------------------------
+    def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
+        return self._validation(request, [_hint(v) for v in violations] or ["Invalid request body"])
+
+    def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+        return MockResponse(200, {"id": job.id, "status": self._word(job.state), "meta": self._meta(job)})
+
+    def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+        error: dict[str, str] | None = None
+        if job.state == "failed":
+            native = job.error or NativeError(None, "error", "")
+            error = {"name": native.code, "message": native.message or "The generation failed"}
+        elif job.state == "cancelled":
+            error = {"name": "cancelled", "message": "The generation was cancelled"}
+        body = {
+            "id": job.id,
+            "status": self._word(job.state),
+            "video": {"url": job.video.url} if job.video is not None else None,
+            "error": error,
+            "meta": self._meta(job),
+        }
+        return MockResponse(200, body)
+
+    def result(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+        return self.status(request, job)
+
+    def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
+        # AI/ML API documents no cancel route; answer like any unknown route would.
+        return self.error(request, NativeError(404, "404", f"Cannot {request.method.upper()} {request.path}"))
+
+    def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
+        denied = self.authenticate(request)
+        if denied is not None:
+            return denied
+        if not job_id:
+            return self._validation(request, ["Required at 'generation_id'"], label="Query validation error")
+        return self.error(request, self._native("not_found", NativeError(404, "404", "")))
+
+    def error(self, request: MockRequest, native: NativeError) -> MockResponse:
+        status = native.http_status or 500
+        message = native.message or _DEFAULT_MESSAGES.get(status, "Error")
+        return MockResponse(status, _error_body(request, status, message))
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _word(self, state: str) -> str:
+        return self._words.get(state, self._words.get("failed", "error"))
+
+    def _meta(self, job: JobSnapshot) -> dict[str, Any]:
+        duration = job.video.duration if job.video is not None else job.request.duration
+        if duration is None:
+            contract = self.contracts.get(job.provider)
+            duration = contract.default("duration") if contract is not None else None
+        return {"usage": {"credits_used": round(float(duration or 0) * CREDITS_PER_SECOND)}}
+
+    def _native(self, kind: str, fallback: NativeError) -> NativeError:
+        entry = next((e for e in self._catalogue if e["kind"] == kind), None)
+        return NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else fallback
+
+    def _validation(self, request: MockRequest, hints: list[str], label: str = "Body validation error") -> MockResponse:
+        # The documented example: "Body validation error\nInvalid enum value. Expected '720p' | '1080p', received '480p'"
+        return MockResponse(400, _error_body(request, 400, "\n".join([label, *hints])))
+
+
+def _error_body(request: MockRequest, status: int, message: str) -> dict[str, Any]:
+    return {
+        "message": message,
+        "path": request.path,
+        "requestId": _request_id(request),
+        "statusCode": str(status),
+        "timestamp": _timestamp(request),
+    }
+
+
+def _hint(violation: Violation) -> str:
+    """A violation in the zod wording AI/ML API uses (``Expected … received …``) where it has one."""
+    if violation.rule == "option.values" and isinstance(violation.limit, list):
+        expected = " | ".join(_zod_value(v) for v in violation.limit)
+        return f"Invalid enum value. Expected {expected}, received {_zod_value(violation.value)}"
+    return f"{violation.message} at '{violation.field}'"
+
+
+def _zod_value(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
+
+
+def _zod_type(value: Any) -> str:
+    if not is_json(value):
+        return "invalid JSON"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "array"
+    return {bool: "boolean", int: "number", float: "number", str: "string"}.get(type(value), "unknown")
+
+
+def _request_id(request: MockRequest) -> str:
+    """A stable id for one request (dialects are pure: no randomness)."""
+    digest = hashlib.sha256(
+        b"\0".join(
+            [
+                request.method.encode(),
+                request.path.encode(),
+                json.dumps(dict(request.query), sort_keys=True).encode(),
+                request.body,
+            ]
+        )
+    ).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _timestamp(request: MockRequest) -> str:
+    """ISO 8601 with milliseconds, from the engine's virtual clock when the request carries it."""
+    now = getattr(request, "now", None)
+    seconds = float(now) if isinstance(now, (int, float)) else 0.0
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _path_only(template: str) -> str:
+    """``/v2/video/generations?generation_id={generation_id}`` -> ``/v2/video/generations``."""
+    return template.split("?", 1)[0]
+
+
+DIALECT = AimlapiDialect()
