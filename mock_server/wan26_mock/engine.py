@@ -97,8 +97,14 @@ class Engine:
                 route, params = match
                 action = route.action
                 request = MockRequest(
-                    request.method, request.path, request.query, request.headers, request.body, request.base_url,
-                    params, now=self.clock.now(),
+                    request.method,
+                    request.path,
+                    request.query,
+                    request.headers,
+                    request.body,
+                    request.base_url,
+                    params,
+                    now=self.clock.now(),
                 )
                 response, provider, job_id, fault = await self._dispatch(route, request)
         except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly
