@@ -139,6 +139,9 @@ class Engine:
         contracts = self.contracts[dialect.provider]
         job: Job | None = None
         provider: str | None = None
+        denied = dialect.authenticate(request)  # like the real APIs: the key first, then everything else
+        if denied is not None:
+            return denied, None, None, None
         if route.action == "submit":
             selected = dialect.select(request, contracts)
             if isinstance(selected, MockResponse):
@@ -155,9 +158,6 @@ class Engine:
         early = await self._early_fault(fault, dialect, request, contract)
         if early is not None:
             return early, provider, job.id if job else None, fault
-        denied = dialect.authenticate(request)
-        if denied is not None:
-            return denied, provider, job.id if job else None, fault
         if route.action == "submit":
             response, job = self._submit(dialect, request, provider, contract, fault)
         else:

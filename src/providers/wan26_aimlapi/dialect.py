@@ -60,9 +60,6 @@ class AimlapiDialect:
         selected = select_by_model(request, contracts)
         if selected is not None:
             return selected
-        denied = self.authenticate(request)
-        if denied is not None:
-            return denied
         body = json_body(request)
         if not is_json(body) or not isinstance(body, dict):
             return self._validation(request, ["Expected object, received " + _zod_type(body)])
@@ -106,9 +103,6 @@ class AimlapiDialect:
         return self.error(request, NativeError(404, "404", f"Cannot {request.method.upper()} {request.path}"))
 
     def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
-        denied = self.authenticate(request)
-        if denied is not None:
-            return denied
         if not job_id:
             return self._validation(request, ["Required at 'generation_id'"], label="Query validation error")
         return self.error(request, self._native("not_found", NativeError(404, "404", "")))

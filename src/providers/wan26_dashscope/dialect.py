@@ -63,9 +63,6 @@ class DashScopeDialect:
         return self.error(request, self._native("InvalidApiKey", message) or NativeError(401, "InvalidApiKey", message))
 
     def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
-        denied = self.authenticate(request)
-        if denied is not None:
-            return denied
         if request.headers.get(_ASYNC_HEADER, "").strip().lower() != self._async_value.lower():
             return self._error_from(request, "AccessDenied", "current user api does not support synchronous calls.", 403)
         selected = select_by_model(request, contracts)
@@ -136,9 +133,6 @@ class DashScopeDialect:
         return self._unsupported(request)
 
     def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
-        denied = self.authenticate(request)
-        if denied is not None:
-            return denied
         if request.method.upper() == self._routes["cancel"]["method"].upper() and request.path.endswith("/cancel"):
             return self._unsupported(request)  # nothing PENDING to cancel
         output = {"task_id": job_id, "task_status": self._words.get("unknown", "UNKNOWN")}

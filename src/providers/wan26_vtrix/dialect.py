@@ -53,9 +53,6 @@ class VtrixDialect:
         selected = select_by_model(request, contracts)
         if selected is not None:
             return selected
-        denied = self.authenticate(request)
-        if denied is not None:
-            return denied
         body = json_body(request)
         if not is_json(body) or not isinstance(body, dict):
             return MockResponse(400, {"message": "Invalid request body: expected a JSON object"})
@@ -93,9 +90,6 @@ class VtrixDialect:
         return MockResponse(404, {"message": "Not Found"})
 
     def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
-        denied = self.authenticate(request)
-        if denied is not None:
-            return denied
         return MockResponse(404, {"message": f"task {job_id} not found"})
 
     def error(self, request: MockRequest, native: NativeError) -> MockResponse:
