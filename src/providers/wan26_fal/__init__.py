@@ -10,13 +10,17 @@ from collections.abc import Callable
 
 from wan26core import ContractProvider, Provider, builtin_contract, hookimpl
 
-__all__ = ["MODELS", "wan26_register_providers"]
+from .dialect import FalDialect
+
+__all__ = ["DIALECT", "MODELS", "FalDialect", "wan26_register_providers"]
 
 PROVIDER = "fal"
 MODELS = ("r2v", "r2v-flash", "i2v")
+#: fal's queue protocol, server side (for the wan26 mock); one instance for all models, which share its routes
+DIALECT = FalDialect([f"{PROVIDER}/{model}" for model in MODELS])
 
 
 @hookimpl
 def wan26_register_providers(register: Callable[[Provider], None]) -> None:
     for model in MODELS:
-        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}")))
+        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}"), dialect=DIALECT))

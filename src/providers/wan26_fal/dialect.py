@@ -1,0 +1,325 @@
+"""fal's queue API as seen from the server side: the dialect the wan26 mock serves for the fal models.
+
+Shapes follow the contracts' examples and error catalogues (``contracts/fal/*.json``) and what the
+official python ``fal-client`` parses (it raises on a missing key), so the client works unchanged:
+
+- submit ``POST /{model path}`` -> 200 ``{request_id, response_url, status_url, cancel_url, status, queue_position}``;
+- status ``GET /{owner}/{alias}/requests/{id}/status[?logs=1|true]`` -> 202 while ``IN_QUEUE``/``IN_PROGRESS``,
+  200 once ``COMPLETED``; ``queue_position`` for ``IN_QUEUE``; ``logs`` always for ``IN_PROGRESS``/``COMPLETED``
+  (``[]`` when not asked for); ``metrics.inference_time`` and, for a failure, ``error``/``error_type`` when ``COMPLETED``;
+- result ``GET /{owner}/{alias}/requests/{id}`` -> the model output, or the native error of a failed request;
+- cancel ``PUT /{owner}/{alias}/requests/{id}/cancel`` -> 202 ``CANCELLATION_REQUESTED`` / 400 ``ALREADY_COMPLETED``.
+
+fal-client knows only three status words, so a cancelled request reports ``COMPLETED`` with the error of
+fal's ``RequestCancelledException`` (``client_cancelled``, 499): an inference, no fal page shows that answer.
+The ``status/stream`` (SSE) route is not served yet. The dialect is pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Any
+
+from wan26core import Contract, NativeError, Violation, builtin_contract
+from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, json_body, select_by_path
+from wan26core.validation import OPTION_FIELDS
+
+__all__ = ["CANCELLED", "FalDialect"]
+
+#: what a cancelled request reports (fal's RequestCancelledException and its request-error type)
+CANCELLED = NativeError(499, "client_cancelled", "Request cancelled by the client.")
+_STILL_RUNNING = "Request is still in progress"
+_REQUEST_ID_HEADER = "x-fal-request-id"
+_ERROR_TYPE_HEADER = "X-Fal-Error-Type"
+_JOB_ACTIONS = ("status", "stream", "result", "cancel")
+_INDEXED = re.compile(r"^references\[(\d+)\]")
+_ATTR_TO_OPTION = {attr: name for name, attr in OPTION_FIELDS.items()}
+
+
+class FalDialect:
+    """The fal queue protocol for every fal model of wan26 (they share the ``wan/v2.6`` owner/alias routes)."""
+
+    provider = "fal"
+
+    def __init__(self, contracts: Sequence[str | Contract]) -> None:
+        """``contracts``: the models served, as contracts or built-in contract ids (``fal/r2v-flash``), loaded lazily."""
+        self._specs = tuple(contracts)
+
+    def __repr__(self) -> str:
+        return f"<FalDialect {', '.join(self.contracts)}>"
+
+    @cached_property
+    def contracts(self) -> dict[str, Contract]:
+        loaded = [c if isinstance(c, Contract) else builtin_contract(c) for c in self._specs]
+        return {c.id: c for c in loaded}
+
+    # --- routing ----------------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        routes: list[Route] = []
+        seen: set[tuple[str, str]] = set()
+        for contract in self.contracts.values():
+            table = contract.transport["routes"]
+            # "stream" (SSE) is left out until the engine can stream; fal-client (python) never uses it.
+            for action in ("submit", "status", "result", "cancel"):
+                spec = table.get(action)
+                if spec is None:
+                    continue
+                key = (spec["method"].upper(), spec["path"])
+                if key not in seen:
+                    seen.add(key)
+                    routes.append(Route(key[0], key[1], action))
+        return routes
+
+    def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
+        return select_by_path(request, contracts) or MockResponse(404, {"detail": f"Application not found: {request.path}"})
+
+    def job_id(self, request: MockRequest) -> str | None:
+        return request.params.get("request_id")
+
+    # --- credentials and refusals -----------------------------------------------------------------
+    def authenticate(self, request: MockRequest) -> MockResponse | None:
+        if credential(request, "Key") is not None:
+            return None
+        native = self._catalogued("authentication") or NativeError(401, "unauthorized", "No user found for Key ID and Secret")
+        return self.error(request, native)
+
+    def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
+        body = json_body(request)
+        detail: list[dict[str, Any]] = []
+        status = 422
+        for violation in violations:
+            native = violation.native
+            if native is None:
+                continue
+            if not detail and native.http_status:
+                status = native.http_status
+            item: dict[str, Any] = {
+                "loc": ["body", *self._wire_path(violation, contract, body)],
+                "msg": _pydantic_message(native, violation),
+                "type": native.code,
+            }
+            url = _template_item(contract, native.code).get("url")
+            if url:
+                item["url"] = url
+            if item not in detail:
+                detail.append(item)
+        if not detail:  # nothing catalogued: still a pydantic-shaped refusal
+            detail = [{"loc": ["body"], "msg": v.message, "type": "value_error"} for v in violations[:1]] or [
+                {"loc": ["body"], "msg": "Invalid request", "type": "value_error"}
+            ]
+        return MockResponse(status, {"detail": detail})
+
+    def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
+        native = self._catalogued("not_found") or NativeError(404, "NOT_FOUND", "Request not found")
+        if request.method.upper() == "PUT":  # the cancel route answers with a status word
+            return MockResponse(native.http_status or 404, {"status": native.code})
+        return MockResponse(native.http_status or 404, {"detail": native.message})
+
+    def error(self, request: MockRequest, native: NativeError) -> MockResponse:
+        body, headers = self._error_body(native)
+        return MockResponse(native.http_status or 500, body, headers)
+
+    # --- jobs -------------------------------------------------------------------------------------
+    def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+        body = {**self._urls(request, job), "status": "IN_QUEUE", "queue_position": job.queue_position}
+        return MockResponse(200, body, {_REQUEST_ID_HEADER: job.id})
+
+    def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+        with_logs = request.query.get("logs", "").strip().lower() in ("1", "true")
+        body: dict[str, Any] = {"status": _word(job), **self._urls(request, job)}
+        if job.state == "queued":
+            body["queue_position"] = job.queue_position
+            if with_logs:
+                body["logs"] = []
+            return MockResponse(202, body, {_REQUEST_ID_HEADER: job.id})
+        body["logs"] = _logs(job) if with_logs else []  # fal-client reads data["logs"] unconditionally
+        if job.state == "running":
+            return MockResponse(202, body, {_REQUEST_ID_HEADER: job.id})
+        if job.started_at is not None and job.finished_at is not None:
+            body["metrics"] = {"inference_time": round(max(0.0, job.finished_at - job.started_at), 3)}
+        failure = _failure(job)
+        if failure is not None:
+            body["error"] = failure.message
+            body["error_type"] = failure.code
+        return MockResponse(200, body, {_REQUEST_ID_HEADER: job.id})
+
+    def result(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+        if job.state in ("queued", "running"):
+            return MockResponse(400, {"detail": _STILL_RUNNING}, {_REQUEST_ID_HEADER: job.id})
+        failure = _failure(job)
+        if failure is not None or job.video is None:
+            native = failure or NativeError(500, "internal_server_error", "Internal server error")
+            body, headers = self._error_body(native, self.contracts.get(job.provider))
+            return MockResponse(native.http_status or 500, body, {**headers, _REQUEST_ID_HEADER: job.id})
+        video = job.video
+        output = {
+            "video": {
+                "url": video.url,
+                "content_type": video.content_type,
+                "file_name": video.file_name,
+                "file_size": video.file_size,
+                "width": video.width,
+                "height": video.height,
+                "fps": video.fps,
+                "duration": video.duration,
+                "num_frames": video.num_frames,
+            },
+            "seed": job.seed,
+            "actual_prompt": self._prompt(job),
+        }
+        return MockResponse(200, output, {_REQUEST_ID_HEADER: job.id})
+
+    def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
+        if accepted:
+            return MockResponse(202, {"status": "CANCELLATION_REQUESTED"}, {_REQUEST_ID_HEADER: job.id})
+        contract = self.contracts.get(job.provider)
+        entry = contract.error("ALREADY_COMPLETED") if contract else None
+        status = entry["http_status"] if entry else 400
+        return MockResponse(status, {"status": "ALREADY_COMPLETED"}, {_REQUEST_ID_HEADER: job.id})
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _urls(self, request: MockRequest, job: JobSnapshot) -> dict[str, str]:
+        contract = self.contracts.get(job.provider) or next(iter(self.contracts.values()))
+        table = contract.transport["routes"]
+
+        def url(action: str) -> str:
+            path = str(table[action]["path"])
+            return request.base_url.rstrip("/") + path.replace("{request_id}", job.id)
+
+        return {
+            "request_id": job.id,
+            "response_url": url("result"),
+            "status_url": url("status"),
+            "cancel_url": url("cancel"),
+        }
+
+    def _prompt(self, job: JobSnapshot) -> str:
+        """The prompt as sent (fal's tokens such as ``Character1`` included), else the canonical one."""
+        contract = self.contracts.get(job.provider)
+        field = contract.wire_fields.get("prompt", "prompt") if contract else "prompt"
+        node: Any = job.wire
+        for part in field.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        return str(node) if isinstance(node, str) else job.request.prompt
+
+    def _catalogued(self, kind: str) -> NativeError | None:
+        for contract in self.contracts.values():
+            for entry in contract.data["errors"]:
+                if entry["kind"] == kind:
+                    return NativeError(entry["http_status"], entry["code"], entry["message"])
+        return None
+
+    def _entry(self, code: str, contract: Contract | None = None) -> dict[str, Any] | None:
+        for candidate in [contract] if contract else list(self.contracts.values()):
+            entry = candidate.error(code)
+            if entry is not None:
+                return entry
+        return None
+
+    def _error_body(self, native: NativeError, contract: Contract | None = None) -> tuple[Any, dict[str, str]]:
+        """A native error in the catalogue's shape: model error (detail list), request error or plain detail."""
+        entry = self._entry(native.code, contract) or (self._entry(native.code) if contract else None)
+        template = entry.get("body") if entry else None
+        if isinstance(template, dict) and isinstance(template.get("detail"), list) and template["detail"]:
+            item = copy.deepcopy(template["detail"][0])
+            item["msg"] = native.message
+            item["type"] = native.code
+            item.pop("input", None)
+            return {"detail": [item]}, {}
+        if isinstance(template, dict) and "status" in template and "detail" not in template:
+            return copy.deepcopy(template), {}
+        status = native.http_status or 500
+        request_error = (isinstance(template, dict) and "error_type" in template) or (template is None and status >= 499)
+        if request_error:
+            return {"detail": native.message, "error_type": native.code}, {_ERROR_TYPE_HEADER: native.code}
+        return {"detail": native.message}, {}
+
+    def _wire_path(self, violation: Violation, contract: Contract, body: Any) -> list[str]:
+        """Where a violation sits in fal's body: the wire field of its canonical ``field`` (none for ``$``)."""
+        field, rule = violation.field, violation.rule
+        refs = contract.references
+        ref_wire: dict[str, str] = dict(refs["wire"]) if refs else {}
+        lists = [ref_wire["mixed"]] if "mixed" in ref_wire else [ref_wire[k] for k in ("video", "image") if k in ref_wire]
+        if field in ("$", ""):
+            return []
+        if field == "references" or rule.startswith("references."):
+            kind = rule.split(".")[1] if rule.count(".") >= 2 else ""
+            indexed = _INDEXED.match(field)
+            if indexed:
+                return _split(_list_of(int(indexed.group(1)), lists, body) or (lists[0] if lists else "references"))
+            if kind in ref_wire:
+                return _split(ref_wire[kind])
+            return _split(lists[0]) if len(lists) == 1 else []  # a cross-list rule (total) is a model-level error
+        indexed = _INDEXED.match(field)
+        if indexed:
+            if rule.startswith("reference_video") and "video" in ref_wire:
+                return _split(ref_wire["video"])
+            if rule.startswith("reference_image") and "image" in ref_wire:
+                return _split(ref_wire["image"])
+            return _split(_list_of(int(indexed.group(1)), lists, body) or (lists[0] if lists else field))
+        fields = contract.wire_fields
+        if field == "prompt":
+            return _split(fields.get("prompt", "prompt"))
+        if field in ("image", "first_frame") and "first_frame" in fields:
+            return _split(fields["first_frame"])
+        name = _ATTR_TO_OPTION.get(field, field)
+        if name in contract.options:
+            wire = contract.options[name].get("wire")
+            if wire:
+                return _split(wire)
+        return _split(field)  # already a wire path (shape problems found while reading the body)
+
+
+def _word(job: JobSnapshot) -> str:
+    return {"queued": "IN_QUEUE", "running": "IN_PROGRESS"}.get(job.state, "COMPLETED")
+
+
+def _failure(job: JobSnapshot) -> NativeError | None:
+    if job.state == "cancelled":
+        return CANCELLED
+    if job.state == "failed":
+        return job.error or NativeError(500, "internal_server_error", "Internal server error")
+    return None
+
+
+def _logs(job: JobSnapshot) -> list[dict[str, str]]:
+    at = job.started_at if job.started_at is not None else job.created_at
+    stamp = datetime.fromtimestamp(at, tz=timezone.utc).isoformat()
+    return [{"message": line, "level": "INFO", "source": "user", "timestamp": stamp} for line in job.logs]
+
+
+def _pydantic_message(native: NativeError, violation: Violation) -> str:
+    """The native message as pydantic v2 words it (``…, not 4`` for lists, ``Value error, …``)."""
+    message = native.message
+    if native.code in ("too_long", "too_short") and isinstance(violation.value, int) and not isinstance(violation.value, bool):
+        message = f"{message}, not {violation.value}"
+    elif native.code == "value_error" and not message.startswith("Value error"):
+        message = f"Value error, {message}"
+    return message
+
+
+def _template_item(contract: Contract, code: str) -> dict[str, Any]:
+    entry = contract.error(code)
+    detail = entry.get("body", {}).get("detail") if entry else None
+    return dict(detail[0]) if isinstance(detail, list) and detail and isinstance(detail[0], dict) else {}
+
+
+def _list_of(index: int, lists: list[str], body: Any) -> str | None:
+    """Which wire list holds the ``index``-th reference (lists are read in order, as ``parse_wire`` does)."""
+    for path in lists:
+        node: Any = body
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        count = len(node) if isinstance(node, list) else 0
+        if index < count:
+            return path
+        index -= count
+    return None
+
+
+def _split(path: str) -> list[str]:
+    return path.split(".") if path else []
