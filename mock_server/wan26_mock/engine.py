@@ -21,7 +21,7 @@ import anyio
 
 from wan26core import Contract, NativeError, Registry, Violation, default_registry
 from wan26core.dialect import Dialect, JobSnapshot, MockRequest, MockResponse, Video, is_json, json_body
-from wan26core.wire import provider_violations
+from wan26core.wire import check_wire
 
 from .clock import VirtualClock
 from .faults import SCENARIO_HEADER, SCENARIOS, Fault, FaultQueue, parse_scenario
@@ -205,12 +205,9 @@ class Engine:
         body = json_body(request)
         if not is_json(body) or not isinstance(body, dict):
             return dialect.invalid(request, contract, [_shape(contract, "the body is not a JSON object")]), None
-        violations = provider_violations(body, contract)
-        if violations:
+        canonical, violations = check_wire(body, contract)
+        if violations or canonical is None:
             return dialect.invalid(request, contract, violations), None
-        from wan26core.wire import parse_wire
-
-        canonical = parse_wire(body, contract)
         job = self.jobs.create(provider, contract, canonical, body, self.clock.now())
         if fault is not None:
             if fault.name == "stuck":

@@ -15,10 +15,10 @@ from .references import get_path
 from .request import GenerationRequest, Reference, infer_kind
 from .validation import OPTION_FIELDS, json_key, validate
 
-__all__ = ["parse_wire", "provider_violations"]
+__all__ = ["check_wire", "parse_wire"]
 
 #: Rules that only wan26 applies (naming and binding); a provider does not check them.
-_WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token", "shot_type.")
+_WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token")
 
 
 def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
@@ -80,14 +80,15 @@ def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
         raise ValidationError([_shape("$", str(exc), contract)], provider=contract.id) from exc
 
 
-def provider_violations(body: Any, contract: Contract) -> list[Violation]:
-    """What the provider itself would refuse in ``body``: violations that carry a native error."""
+def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None, list[Violation]]:
+    """Parse ``body`` once and say what the provider itself would refuse: violations carrying a native error."""
     try:
         request = parse_wire(body, contract)
     except ValidationError as exc:
-        return exc.violations
+        return None, exc.violations
     found = validate(request, contract)
-    return [v for v in found if v.severity == "error" and v.native is not None and not v.rule.startswith(_WAN26_ONLY)]
+    refused = [v for v in found if v.severity == "error" and v.native is not None and not v.rule.startswith(_WAN26_ONLY)]
+    return request, refused
 
 
 def _shape(path: str, message: str, contract: Contract, rule: str = "request.type") -> Violation:
