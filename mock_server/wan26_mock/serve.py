@@ -34,17 +34,13 @@ def client_settings(engine: Engine, base_url: str) -> dict[str, dict[str, str]]:
     for provider, contracts in engine.contracts.items():
         contract = next(iter(contracts.values()))
         settings = {}
-        for env in contract.transport.get("base_url_env", []):
-            settings[env] = host if env == "FAL_QUEUE_RUN_HOST" else base_url + _env_suffix(env)
+        for env, form in contract.transport.get("base_url_env", {}).items():
+            settings[env] = form.format(host=host, base_url=base_url)
         key_env = contract.transport["auth"]["env"][0]
         settings[key_env] = "mock-key"
         settings[f"WAN26_{provider.upper()}_BASE_URL"] = base_url
         out[provider] = settings
     return out
-
-
-def _env_suffix(env: str) -> str:
-    return {"DASHSCOPE_HTTP_BASE_URL": "/api/v1", "AIML_API_BASE": "/v1", "AIMLAPI_API_BASE": "/v1"}.get(env, "")
 
 
 def serve(args: argparse.Namespace, registry: Registry | None = None, out: TextIO = sys.stderr) -> int:
