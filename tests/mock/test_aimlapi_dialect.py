@@ -6,21 +6,14 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+import av
 import pytest
+from starlette.testclient import TestClient
 
-pytest.importorskip("starlette")
-av = pytest.importorskip("av")
+import wan26_aimlapi
+from mockkit import CANARY, SCENARIO, advance, mock_client
+from wan26core.dialect import Dialect
 
-from starlette.testclient import TestClient  # noqa: E402
-
-import wan26_aimlapi  # noqa: E402
-from wan26_mock import create_app  # noqa: E402
-from wan26_mock.engine import Engine  # noqa: E402
-from wan26core import Registry  # noqa: E402
-from wan26core.dialect import Dialect  # noqa: E402
-
-CANARY = "canary-secret-123"
-SCENARIO = "x-wan26-mock-scenario"
 AUTH = {"authorization": f"Bearer {CANARY}"}
 PATH = "/v2/video/generations"
 R2V: dict[str, Any] = {
@@ -43,14 +36,8 @@ ERROR_KEYS = {"message", "path", "requestId", "statusCode", "timestamp"}
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    registry = Registry(plugins=[wan26_aimlapi], entry_points=False)
-    engine = Engine(registry, seed=7, frozen_clock=True, output_dir=tmp_path_factory.mktemp("aimlapi-out"))
-    with TestClient(create_app(engine=engine), base_url="http://mock.test") as test_client:
+    with mock_client(wan26_aimlapi, output_dir=tmp_path_factory.mktemp("wan26_aimlapi-out")) as test_client:
         yield test_client
-
-
-def advance(client: TestClient, seconds: float) -> None:
-    assert client.post("/__wan26__/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
 def submit(client: TestClient, body: dict[str, Any] | None = None, *, scenario: str | None = None) -> Any:

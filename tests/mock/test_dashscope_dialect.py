@@ -8,21 +8,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import av
 import pytest
+from starlette.testclient import TestClient
 
-pytest.importorskip("starlette")
-av = pytest.importorskip("av")
+import wan26_dashscope
+from mockkit import CANARY, SCENARIO, advance, mock_client
+from wan26core.dialect import Dialect
 
-from starlette.testclient import TestClient  # noqa: E402
-
-import wan26_dashscope  # noqa: E402
-from wan26_mock import create_app  # noqa: E402
-from wan26_mock.engine import Engine  # noqa: E402
-from wan26core import Registry  # noqa: E402
-from wan26core.dialect import Dialect  # noqa: E402
-
-CANARY = "canary-secret-123"
-SCENARIO = "x-wan26-mock-scenario"
 AUTH = {"authorization": f"Bearer {CANARY}"}
 ASYNC = {**AUTH, "x-dashscope-async": "enable"}
 SUBMIT = "/api/v1/services/aigc/video-generation/video-synthesis"
@@ -47,14 +40,8 @@ ERROR_KEYS = {"request_id", "code", "message"}
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    registry = Registry(plugins=[wan26_dashscope], entry_points=False)
-    engine = Engine(registry, seed=7, frozen_clock=True, output_dir=tmp_path_factory.mktemp("dashscope-out"))
-    with TestClient(create_app(engine=engine), base_url="http://mock.test") as test_client:
+    with mock_client(wan26_dashscope, output_dir=tmp_path_factory.mktemp("wan26_dashscope-out")) as test_client:
         yield test_client
-
-
-def advance(client: TestClient, seconds: float) -> None:
-    assert client.post("/__wan26__/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
 def submit(client: TestClient, body: dict[str, Any] | None = None, *, scenario: str | None = None) -> Any:

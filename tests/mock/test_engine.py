@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from mockkit import CANARY, advance
 from wan26_mock import SCENARIO_HEADER, create_app
 from wan26core import Contract, ContractProvider, NativeError, Provider, Registry, Violation, builtin_contract, hookimpl
 from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, select_by_model
@@ -75,7 +76,7 @@ class ToyPlugin:
         register(ContractProvider(Contract.from_data(data), dialect=ToyDialect()))
 
 
-AUTH = {"authorization": "Bearer canary-secret-123"}
+AUTH = {"authorization": f"Bearer {CANARY}"}
 BODY = {
     "model": "wan26_r2v",
     "input": {"prompt": "character1 waves", "reference_urls": ["https://m.example/a.mp4"]},
@@ -91,10 +92,6 @@ def make_client(seed: int = 7) -> TestClient:
 @pytest.fixture
 def client() -> TestClient:
     return make_client()
-
-
-def advance(client: TestClient, seconds: float) -> None:
-    assert client.post("/__wan26__/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
 def test_a_job_moves_through_its_states_on_the_virtual_clock(client: TestClient) -> None:

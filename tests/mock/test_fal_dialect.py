@@ -7,16 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from starlette.testclient import TestClient
 
 import wan26_fal
+from mockkit import CANARY, advance, mock_client
 from wan26_fal import DIALECT, FalDialect
-from wan26_mock import SCENARIO_HEADER, create_app
+from wan26_mock import SCENARIO_HEADER
 from wan26core import Registry
 from wan26core.dialect import Dialect
 
-KEY = "canary-secret-123"
+KEY = CANARY
 AUTH = {"Authorization": f"Key {KEY}"}
 FLASH = "/wan/v2.6/reference-to-video/flash"
 R2V = "/wan/v2.6/reference-to-video"
@@ -28,13 +30,8 @@ URL_KEYS = ("request_id", "response_url", "status_url", "cancel_url")
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    app = create_app(Registry(plugins=[wan26_fal], entry_points=False), seed=7, frozen_clock=True)
-    with TestClient(app, base_url="http://mock.test") as test_client:
+    with mock_client(wan26_fal) as test_client:
         yield test_client
-
-
-def advance(client: TestClient, seconds: float) -> None:
-    assert client.post("/__wan26__/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
 def submit(client: TestClient, body: dict[str, Any] | None = None, path: str = FLASH, **headers: str) -> dict[str, Any]:
@@ -129,7 +126,6 @@ def test_result_before_completion_is_refused(client: TestClient) -> None:
 
 
 def _probe(client: TestClient, url: str, tmp_path: Path) -> tuple[int, int, float]:
-    av = pytest.importorskip("av")
     download = client.get(url)
     assert download.status_code == 200
     assert download.headers["content-type"] == "video/mp4"

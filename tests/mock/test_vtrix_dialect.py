@@ -7,21 +7,15 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+import av
 import pytest
+from starlette.testclient import TestClient
 
-pytest.importorskip("starlette")
-av = pytest.importorskip("av")
+import wan26_vtrix
+from mockkit import CANARY, SCENARIO, advance, mock_client
+from wan26core import NativeError, Violation
+from wan26core.dialect import Dialect, MockRequest
 
-from starlette.testclient import TestClient  # noqa: E402
-
-import wan26_vtrix  # noqa: E402
-from wan26_mock import create_app  # noqa: E402
-from wan26_mock.engine import Engine  # noqa: E402
-from wan26core import NativeError, Registry, Violation  # noqa: E402
-from wan26core.dialect import Dialect, MockRequest  # noqa: E402
-
-CANARY = "canary-secret-123"
-SCENARIO = "x-wan26-mock-scenario"
 AUTH = {"authorization": f"Bearer {CANARY}"}
 SUBMIT = "/model/v1/generation"
 TASK = "/model/v1/generation/task/{}"
@@ -37,9 +31,7 @@ BODY: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    registry = Registry(plugins=[wan26_vtrix], entry_points=False)
-    engine = Engine(registry, seed=7, frozen_clock=True, output_dir=tmp_path_factory.mktemp("vtrix-out"))
-    with TestClient(create_app(engine=engine), base_url="http://mock.test") as test_client:
+    with mock_client(wan26_vtrix, output_dir=tmp_path_factory.mktemp("wan26_vtrix-out")) as test_client:
         yield test_client
 
 
@@ -56,10 +48,6 @@ def videos(n: int) -> list[str]:
 
 def images(n: int) -> list[str]:
     return [f"https://example.com/i{i}.png" for i in range(n)]
-
-
-def advance(client: TestClient, seconds: float) -> None:
-    assert client.post("/__wan26__/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
 def submit(client: TestClient, body: dict[str, Any] | None = None, *, scenario: str | None = None) -> Any:
