@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from .validation import validate
 __all__ = ["main"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+#: modules that bring more sub-commands; handlers are called as ``handler(args, registry, out) -> int``
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 class UsageError(Exception):
@@ -73,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     else:
         add_arguments(serve)
     serve.set_defaults(handler=_cmd_mock_serve)
+    for module in COMMAND_MODULES:  # each module adds its sub-commands: register(subparsers)
+        importlib.import_module(module).register(sub)
     return parser
 
 
