@@ -12,15 +12,20 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "ContentPolicyError",
+    "DownloadError",
     "GenerationFailedError",
     "JobCancelledError",
+    "JobNotFoundError",
     "JobTimeoutError",
+    "MalformedResponseError",
     "MissingExtraError",
     "NativeError",
     "PermissionDeniedError",
     "PluginError",
     "ProviderError",
     "RateLimitError",
+    "SubmitUncertainError",
+    "TransportError",
     "UnknownProviderError",
     "UnsupportedOptionError",
     "ValidationError",
@@ -165,7 +170,35 @@ class RateLimitError(Wan26Error):
 
 
 class ProviderError(Wan26Error):
-    """The provider answered with an error that fits no narrower class."""
+    """The provider answered with an error that fits no narrower class; ``retryable`` for 5xx-style failures."""
+
+    def __init__(self, message: str, *, retryable: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retryable = retryable
+
+
+class JobNotFoundError(ProviderError):
+    """The provider does not know the job id (expired, wrong provider, or never accepted)."""
+
+
+class MalformedResponseError(ProviderError):
+    """The provider's answer could not be read (not JSON, truncated, or missing a required field)."""
+
+
+class TransportError(Wan26Error):
+    """The request did not complete at the network level (refused, reset, timed out) after every retry."""
+
+
+class SubmitUncertainError(TransportError):
+    """A submit may have reached the provider but no answer came back (a read timeout, a reset).
+
+    wan26 does not re-send it, so a job is never paid for twice; the journal keeps it as ``unknown``
+    under ``local_id`` so it can be looked for later.
+    """
+
+    def __init__(self, message: str, *, local_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.local_id = local_id
 
 
 class GenerationFailedError(ProviderError):
@@ -194,3 +227,14 @@ class JobCancelledError(Wan26Error):
     def __init__(self, message: str, *, job_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.job_id = job_id
+
+
+class DownloadError(Wan26Error):
+    """A result file could not be downloaded: HTTP error, size mismatch, interrupted stream or an existing target.
+
+    Nothing is ever left under the target name. ``retryable`` is true for transport errors, 429 and 5xx.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retryable = retryable

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from .contract import Contract
+from .protocol import ClientProtocol, ContractClientProtocol
 from .render import WireRequest, render_body
 from .request import GenerationRequest
 
@@ -29,9 +30,11 @@ class Provider(Protocol):
 class ContractProvider:
     """A provider whose wire format follows its contract's field map; subclass to handle quirks."""
 
-    def __init__(self, contract: Contract, *, dialect: Any = None) -> None:
+    def __init__(self, contract: Contract, *, dialect: Any = None, protocol: ClientProtocol | None = None) -> None:
         self._contract = contract
         self.dialect = dialect  # the server-side wire protocol (wan26core.dialect.Dialect), for the mock
+        #: the client-side wire protocol (sans-IO) the runtime uses to run jobs
+        self.protocol: ClientProtocol = protocol or ContractClientProtocol(contract)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from wan26core import ContractProvider, Provider, builtin_contract, hookimpl
 
+from .client import AimlapiClientProtocol
 from .dialect import DIALECT
 
-__all__ = ["DIALECT", "MODELS", "wan26_register_providers"]
+__all__ = ["DIALECT", "MODELS", "AimlapiClientProtocol", "wan26_register_providers"]
 
 PROVIDER = "aimlapi"
 MODELS = ("r2v", "i2v")
@@ -21,4 +22,5 @@ MODELS = ("r2v", "i2v")
 @hookimpl
 def wan26_register_providers(register: Callable[[Provider], None]) -> None:
     for model in MODELS:
-        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}"), dialect=DIALECT))
+        contract = builtin_contract(f"{PROVIDER}/{model}")
+        register(ContractProvider(contract, dialect=DIALECT, protocol=AimlapiClientProtocol(contract)))

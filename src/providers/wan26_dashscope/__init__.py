@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 from wan26core import ContractProvider, Provider, builtin_contract, hookimpl
 
+from .client import DashscopeClientProtocol
 from .dialect import DIALECT
 
-__all__ = ["DIALECT", "MODELS", "wan26_register_providers"]
+__all__ = ["DIALECT", "MODELS", "DashscopeClientProtocol", "wan26_register_providers"]
 
 PROVIDER = "dashscope"
 MODELS = ("r2v", "r2v-flash", "i2v")
@@ -22,4 +23,5 @@ MODELS = ("r2v", "r2v-flash", "i2v")
 @hookimpl
 def wan26_register_providers(register: Callable[[Provider], None]) -> None:
     for model in MODELS:
-        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}"), dialect=DIALECT))
+        contract = builtin_contract(f"{PROVIDER}/{model}")
+        register(ContractProvider(contract, dialect=DIALECT, protocol=DashscopeClientProtocol(contract)))

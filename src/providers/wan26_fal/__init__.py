@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from wan26core import ContractProvider, Provider, builtin_contract, hookimpl
 
+from .client import FalClientProtocol
 from .dialect import FalDialect
 
-__all__ = ["DIALECT", "MODELS", "FalDialect", "wan26_register_providers"]
+__all__ = ["DIALECT", "MODELS", "FalClientProtocol", "FalDialect", "wan26_register_providers"]
 
 PROVIDER = "fal"
 MODELS = ("r2v", "r2v-flash", "i2v")
@@ -23,4 +24,5 @@ DIALECT = FalDialect([f"{PROVIDER}/{model}" for model in MODELS])
 @hookimpl
 def wan26_register_providers(register: Callable[[Provider], None]) -> None:
     for model in MODELS:
-        register(ContractProvider(builtin_contract(f"{PROVIDER}/{model}"), dialect=DIALECT))
+        contract = builtin_contract(f"{PROVIDER}/{model}")
+        register(ContractProvider(contract, dialect=DIALECT, protocol=FalClientProtocol(contract)))

@@ -1,0 +1,107 @@
+"""fal's queue API from the client side (sans-IO): ids and URLs from the submit answer, logs, the SSE stream.
+
+Shapes: the fal contracts' examples and fal-client's parsing (``fal_client/client.py``: ``request_id``,
+``status_url``/``response_url``/``cancel_url``, ``logs`` as ``[{message, level, …}]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wan26core.errors import NativeError
+from wan26core.protocol import ContractClientProtocol, HttpCall, HttpReply, JobRef, JobState, JobStatus, VideoResult, error_for
+
+__all__ = ["FalClientProtocol"]
+
+_CANCELLED_TYPES = {"client_cancelled", "request_cancelled"}
+
+
+class FalClientProtocol(ContractClientProtocol):
+    """fal: status/result/cancel URLs come from the submit answer; a failure is a COMPLETED status with an error."""
+
+    def job_id_of(self, body: Any) -> Any:
+        return body.get("request_id") if isinstance(body, dict) else None
+
+    def urls_of(self, body: Any) -> dict[str, str]:
+        names = {"status_url": "status", "response_url": "result", "cancel_url": "cancel"}
+        urls = {ours: body[theirs] for theirs, ours in names.items() if isinstance(body.get(theirs), str)}
+        if "status" in urls:
+            urls["stream"] = urls["status"] + "/stream"
+        return urls
+
+    def status_call(self, ref: JobRef, *, key: str, base_url: str) -> HttpCall:
+        call = super().status_call(ref, key=key, base_url=base_url)
+        return HttpCall(call.method, _with_query(call.url, "logs=1"), call.headers)
+
+    def stream_call(self, ref: JobRef, *, key: str, base_url: str) -> HttpCall | None:
+        url = ref.urls.get("stream") or self.route_url("stream", base_url, request_id=ref.job_id)
+        return HttpCall("GET", _with_query(url, "logs=1"), {**self.auth_headers(key), "Accept": "text/event-stream"})
+
+    def status_from_body(self, body: Any, ref: JobRef) -> JobStatus:
+        status = super().status_from_body(body, ref)
+        if status.native == "COMPLETED" and isinstance(body, dict) and body.get("error"):
+            error_type = str(body.get("error_type") or "")
+            native = NativeError(None, error_type or "error", str(body["error"]))
+            state: JobState = "cancelled" if error_type in _CANCELLED_TYPES else "failed"
+            error = error_for(self.contract, native, job_id=ref.job_id, generation=True)
+            return JobStatus(state, status.native, None, status.progress, status.logs, error, None, body)
+        return status
+
+    def logs_of(self, body: Any) -> tuple[str, ...]:
+        logs = body.get("logs") if isinstance(body, dict) else None
+        if not isinstance(logs, list):
+            return ()
+        return tuple(str(item.get("message", "")) for item in logs if isinstance(item, dict))
+
+    def video_of(self, body: Any) -> VideoResult | None:
+        video = body.get("video") if isinstance(body, dict) else None
+        if not isinstance(video, dict) or not isinstance(video.get("url"), str):
+            return None
+        return VideoResult(
+            url=video["url"],
+            content_type=video.get("content_type"),
+            file_size=_int(video.get("file_size")),
+            width=_int(video.get("width")),
+            height=_int(video.get("height")),
+            fps=_float(video.get("fps")),
+            duration=_float(video.get("duration")),
+            num_frames=_int(video.get("num_frames")),
+            seed=_int(body.get("seed")),
+            raw=body,
+        )
+
+    def parse_result(self, reply: HttpReply, ref: JobRef) -> VideoResult:
+        if not reply.ok:
+            if reply.status in (404, 401, 403, 429) or (reply.status >= 500 and not reply.headers.get("x-fal-error-type")):
+                raise self.error_from(reply, job_id=ref.job_id)
+            raise self.error_from(reply, job_id=ref.job_id, generation=True)  # the request ran and failed
+        return super().parse_result(reply, ref)
+
+    def native_error_of(self, body: Any, http_status: int | None) -> NativeError | None:
+        if not isinstance(body, dict):
+            return None
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+            first = detail[0]
+            where = ".".join(str(p) for p in first.get("loc", []) if p != "body")
+            message = str(first.get("msg", ""))
+            return NativeError(
+                http_status, str(first.get("type", "validation_error")), f"{where}: {message}" if where else message
+            )
+        if isinstance(detail, str):
+            return NativeError(http_status, str(body.get("error_type") or http_status), detail)
+        if isinstance(body.get("status"), str) and http_status is not None and http_status >= 400:
+            return NativeError(http_status, body["status"], body["status"].replace("_", " ").lower())
+        return super().native_error_of(body, http_status)
+
+
+def _with_query(url: str, query: str) -> str:
+    return url + ("&" if "?" in url else "?") + query
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

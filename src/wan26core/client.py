@@ -1,0 +1,507 @@
+"""``Client`` and ``AsyncClient``: submit, wait, fetch and download Wan 2.6 jobs on any provider.
+
+>>> with Client() as client:                                            # doctest: +SKIP
+...     result = client.generate({"prompt": "@cat waves", "references": [...]}, "fal/r2v-flash")
+...     result.download("out.mp4")
+
+Both clients run the same operations (``wan26core.runtime``); every submit is journaled before it is
+sent and after it is accepted, so a crash or a timeout never loses a paid job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .download import DownloadedFile, adownload, download
+from .errors import JobCancelledError, JobTimeoutError, ValidationError, Violation, Wan26Error
+from .journal import JobRecord, Journal
+from .plugins import Registry, default_registry
+from .protocol import ClientProtocol, ContractClientProtocol, JobRef, JobStatus, VideoResult
+from .render import WireRequest
+from .request import GenerationRequest, source_type
+from .runtime import (
+    Endpoint,
+    PollSchedule,
+    RetryPolicy,
+    cancel_op,
+    result_op,
+    run_async,
+    run_sync,
+    status_op,
+    submit_op,
+    video_record,
+    wait_op,
+)
+
+__all__ = ["AsyncClient", "AsyncJob", "AsyncResult", "Client", "Job", "Result"]
+
+RequestLike = GenerationRequest | Mapping[str, Any]
+UpdateCallback = Callable[[JobStatus], None]
+
+
+class _Core:
+    """What both clients share: endpoints, rendering, the journal, policies."""
+
+    def __init__(
+        self,
+        provider: str | None,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        keys: Mapping[str, str] | None,
+        base_urls: Mapping[str, str] | None,
+        registry: Registry | None,
+        journal: Journal | str | os.PathLike[str] | bool | None,
+        retry: RetryPolicy | None,
+        time_scale: float,
+        stream: bool,
+        environ: Mapping[str, str] | None,
+    ) -> None:
+        self.default_provider = provider
+        self.registry = registry or default_registry()
+        self._keys = {k: v for k, v in (keys or {}).items()}
+        self._base_urls = dict(base_urls or {})
+        if provider is not None:
+            owner = provider.split("/")[0]
+            if api_key is not None:
+                self._keys[owner] = api_key
+            if base_url is not None:
+                self._base_urls[owner] = base_url
+        elif api_key is not None or base_url is not None:
+            raise ValueError("api_key= and base_url= need provider= (or use keys={...} / base_urls={...})")
+        self.environ = environ
+        self.retry = retry or RetryPolicy()
+        self.time_scale = time_scale
+        self.stream = stream
+        if journal is True:
+            self.journal: Journal | None = Journal()
+        elif journal is False or journal is None:
+            self.journal = None
+        elif isinstance(journal, Journal):
+            self.journal = journal
+        else:
+            self.journal = Journal(journal)
+        self._endpoints: dict[str, Endpoint] = {}
+
+    def __repr__(self) -> str:
+        journal = self.journal.path if self.journal is not None else None
+        return f"<{type(self).__name__} provider={self.default_provider!r} journal={str(journal) if journal else None!r}>"
+
+    def endpoint(self, provider: str | None = None) -> Endpoint:
+        provider_id = provider or self.default_provider
+        if provider_id is None:
+            raise ValueError("which provider? pass provider='fal/r2v-flash' (see `wan26 providers`)")
+        if provider_id not in self._endpoints:
+            plugin = self.registry.get(provider_id)
+            protocol: ClientProtocol = getattr(plugin, "protocol", None) or ContractClientProtocol(plugin.contract)
+            owner = provider_id.split("/")[0]
+            self._endpoints[provider_id] = Endpoint(
+                plugin,
+                protocol,
+                protocol.base_url(self._base_urls.get(owner), self.environ),
+                protocol.api_key(self._keys.get(owner), self.environ),
+            )
+        return self._endpoints[provider_id]
+
+    def prepare(self, request: RequestLike, provider: str | None) -> tuple[Endpoint, GenerationRequest, WireRequest]:
+        req = request if isinstance(request, GenerationRequest) else GenerationRequest.from_dict(request)
+        endpoint = self.endpoint(provider)
+        wire: WireRequest = endpoint.provider.render(req)
+        if wire.local_files:
+            raise ValidationError(
+                [
+                    Violation(
+                        "references",
+                        "source.local_file",
+                        f"{path!r} is a local file; {endpoint.id} needs a URL it can download: upload it"
+                        " (for example to your storage bucket) and pass the URL",
+                        value=path,
+                    )
+                    for path in wire.local_files
+                ],
+                provider=endpoint.id,
+            )
+        return endpoint, req, wire
+
+    def schedule(self, endpoint: Endpoint) -> PollSchedule:
+        return PollSchedule.from_contract(endpoint.provider.contract.data["timing"], time_scale=self.time_scale)
+
+    def record(self, ident: str) -> JobRecord:
+        if self.journal is None:
+            raise ValueError("this client has no journal (journal=False): keep the Job object instead")
+        record = self.journal.get(ident)
+        if record.remote_id is None:
+            raise Wan26Error(
+                f"job {record.id} was never accepted by {record.provider} (phase {record.phase}); nothing to follow",
+                provider=record.provider,
+            )
+        return record
+
+    def ref_of(self, record: JobRecord) -> tuple[Endpoint, JobRef]:
+        endpoint = self.endpoint(record.provider)
+        assert record.remote_id is not None
+        return endpoint, JobRef(record.provider, record.remote_id, dict(record.urls))
+
+
+def _outcome(status: JobStatus, job_id: str, provider: str) -> None:
+    """Raise the job's error when it did not succeed."""
+    if status.state == "failed" and status.error is not None:
+        raise status.error
+    if status.state == "cancelled":
+        raise JobCancelledError(f"{provider} job {job_id} was cancelled", job_id=job_id, provider=provider)
+    if status.state != "succeeded":
+        raise Wan26Error(f"{provider} job {job_id} ended in state {status.state} ({status.native})", provider=provider)
+
+
+# --- sync ------------------------------------------------------------------------------------------
+class Client(_Core):
+    """Run jobs with blocking calls. Keys and base URLs default to each provider's environment variables."""
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        keys: Mapping[str, str] | None = None,
+        base_urls: Mapping[str, str] | None = None,
+        registry: Registry | None = None,
+        journal: Journal | str | os.PathLike[str] | bool | None = True,
+        http: httpx.Client | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        retry: RetryPolicy | None = None,
+        time_scale: float = 1.0,
+        stream: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            keys=keys,
+            base_urls=base_urls,
+            registry=registry,
+            journal=journal,
+            retry=retry,
+            time_scale=time_scale,
+            stream=stream,
+            environ=environ,
+        )
+        self._own_http = http is None
+        self.http = http or httpx.Client(timeout=timeout, follow_redirects=True)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    def submit(
+        self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None, label: str | None = None
+    ) -> Job:
+        """Validate, journal and send the request once; returns as soon as the provider accepted it."""
+        endpoint, req, wire = self.prepare(request, provider)
+        op = submit_op(
+            endpoint, wire, req.to_dict(), journal=self.journal, policy=self.retry, webhook_url=webhook_url, label=label
+        )
+        local_id, ref = run_sync(op, self.http)
+        return Job(self, endpoint, ref, local_id)
+
+    def job(self, ident: str) -> Job:
+        """A journaled job by local id (or a unique prefix of it) or the provider's job id."""
+        record = self.record(ident)
+        endpoint, ref = self.ref_of(record)
+        return Job(self, endpoint, ref, record.id)
+
+    def generate(
+        self,
+        request: RequestLike,
+        provider: str | None = None,
+        *,
+        output: str | os.PathLike[str] | None = None,
+        timeout: float | None = None,
+        cancel_on_timeout: bool = False,
+        on_update: UpdateCallback | None = None,
+        overwrite: bool = False,
+        label: str | None = None,
+    ) -> Result:
+        """Submit, wait and fetch the result (and download it to ``output`` when given)."""
+        job = self.submit(request, provider, label=label)
+        result = job.wait(timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update)
+        if output is not None:
+            result.download(output, overwrite=overwrite)
+        return result
+
+
+class Job:
+    """A job the provider accepted. ``id`` is the journal's local id (or the provider's id without a journal)."""
+
+    def __init__(self, client: Client, endpoint: Endpoint, ref: JobRef, local_id: str | None) -> None:
+        self._client, self._endpoint, self.ref, self.local_id = client, endpoint, ref, local_id
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.provider} remote={self.remote_id}>"
+
+    @property
+    def id(self) -> str:
+        return self.local_id or self.ref.job_id
+
+    @property
+    def remote_id(self) -> str:
+        return self.ref.job_id
+
+    @property
+    def provider(self) -> str:
+        return self._endpoint.id
+
+    def status(self) -> JobStatus:
+        status = run_sync(status_op(self._endpoint, self.ref, self._client.retry), self._client.http)
+        if self._client.journal is not None and self.local_id is not None:
+            from .runtime import record_status
+
+            record_status(self._client.journal, self.local_id, status)
+        return status
+
+    def wait(
+        self, *, timeout: float | None = None, cancel_on_timeout: bool = False, on_update: UpdateCallback | None = None
+    ) -> Result:
+        """Follow the job until it finishes; raises its native error if it failed, JobTimeoutError if time ran out."""
+        client = self._client
+        op = wait_op(
+            self._endpoint,
+            self.ref,
+            schedule=client.schedule(self._endpoint),
+            policy=client.retry,
+            timeout=timeout,
+            on_update=on_update,
+            journal=client.journal,
+            local_id=self.local_id,
+            stream=client.stream,
+        )
+        try:
+            status = run_sync(op, client.http)
+        except JobTimeoutError:
+            if cancel_on_timeout:
+                self.cancel()
+            raise
+        _outcome(status, self.id, self.provider)
+        return self._result(status.video)
+
+    def result(self) -> Result:
+        """The result of a finished job (raises its native error if it failed)."""
+        return self._result(None)
+
+    def _result(self, video: VideoResult | None) -> Result:
+        if video is None:
+            video = run_sync(result_op(self._endpoint, self.ref, self._client.retry), self._client.http)
+        if self._client.journal is not None and self.local_id is not None:
+            self._client.journal.record_status(self.local_id, "succeeded", result=video_record(video))
+        return Result(self, video)
+
+    def cancel(self) -> bool:
+        """Ask the provider to cancel; False when the job was past cancelling."""
+        accepted = run_sync(cancel_op(self._endpoint, self.ref, self._client.retry), self._client.http)
+        if accepted and self._client.journal is not None and self.local_id is not None:
+            self._client.journal.record_status(self.local_id, "cancelled")
+        return accepted
+
+
+class Result:
+    """A finished job's video."""
+
+    def __init__(self, job: Job | AsyncJob, video: VideoResult) -> None:
+        self.job, self.video = job, video
+
+    def __repr__(self) -> str:
+        return f"<Result {self.job.id} {self.video.url}>"
+
+    @property
+    def url(self) -> str:
+        return self.video.url
+
+    def download(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> DownloadedFile:
+        """Stream the video to ``path`` (atomically: never a partial file under that name)."""
+        job = self.job
+        assert isinstance(job, Job)
+        file = download(self.video.url, path, client=job._client.http, expected_size=self.video.file_size, overwrite=overwrite)
+        if job._client.journal is not None and job.local_id is not None:
+            job._client.journal.record_download(job.local_id, str(Path(file.path).resolve()))
+        return file
+
+
+# --- async -----------------------------------------------------------------------------------------
+class AsyncClient(_Core):
+    """The same as :class:`Client`, with ``await``; many jobs can wait concurrently."""
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        keys: Mapping[str, str] | None = None,
+        base_urls: Mapping[str, str] | None = None,
+        registry: Registry | None = None,
+        journal: Journal | str | os.PathLike[str] | bool | None = True,
+        http: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        retry: RetryPolicy | None = None,
+        time_scale: float = 1.0,
+        stream: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            keys=keys,
+            base_urls=base_urls,
+            registry=registry,
+            journal=journal,
+            retry=retry,
+            time_scale=time_scale,
+            stream=stream,
+            environ=environ,
+        )
+        self._own_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self.http.aclose()
+
+    async def submit(
+        self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None, label: str | None = None
+    ) -> AsyncJob:
+        endpoint, req, wire = self.prepare(request, provider)
+        op = submit_op(
+            endpoint, wire, req.to_dict(), journal=self.journal, policy=self.retry, webhook_url=webhook_url, label=label
+        )
+        local_id, ref = await run_async(op, self.http)
+        return AsyncJob(self, endpoint, ref, local_id)
+
+    def job(self, ident: str) -> AsyncJob:
+        record = self.record(ident)
+        endpoint, ref = self.ref_of(record)
+        return AsyncJob(self, endpoint, ref, record.id)
+
+    async def generate(
+        self,
+        request: RequestLike,
+        provider: str | None = None,
+        *,
+        output: str | os.PathLike[str] | None = None,
+        timeout: float | None = None,
+        cancel_on_timeout: bool = False,
+        on_update: UpdateCallback | None = None,
+        overwrite: bool = False,
+        label: str | None = None,
+    ) -> AsyncResult:
+        job = await self.submit(request, provider, label=label)
+        result = await job.wait(timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update)
+        if output is not None:
+            await result.download(output, overwrite=overwrite)
+        return result
+
+
+class AsyncJob:
+    """:class:`Job` with ``await``."""
+
+    def __init__(self, client: AsyncClient, endpoint: Endpoint, ref: JobRef, local_id: str | None) -> None:
+        self._client, self._endpoint, self.ref, self.local_id = client, endpoint, ref, local_id
+
+    def __repr__(self) -> str:
+        return f"<AsyncJob {self.id} {self.provider} remote={self.remote_id}>"
+
+    @property
+    def id(self) -> str:
+        return self.local_id or self.ref.job_id
+
+    @property
+    def remote_id(self) -> str:
+        return self.ref.job_id
+
+    @property
+    def provider(self) -> str:
+        return self._endpoint.id
+
+    async def status(self) -> JobStatus:
+        status = await run_async(status_op(self._endpoint, self.ref, self._client.retry), self._client.http)
+        if self._client.journal is not None and self.local_id is not None:
+            from .runtime import record_status
+
+            record_status(self._client.journal, self.local_id, status)
+        return status
+
+    async def wait(
+        self, *, timeout: float | None = None, cancel_on_timeout: bool = False, on_update: UpdateCallback | None = None
+    ) -> AsyncResult:
+        client = self._client
+        op = wait_op(
+            self._endpoint,
+            self.ref,
+            schedule=client.schedule(self._endpoint),
+            policy=client.retry,
+            timeout=timeout,
+            on_update=on_update,
+            journal=client.journal,
+            local_id=self.local_id,
+            stream=client.stream,
+        )
+        try:
+            status = await run_async(op, client.http)
+        except JobTimeoutError:
+            if cancel_on_timeout:
+                await self.cancel()
+            raise
+        _outcome(status, self.id, self.provider)
+        return await self._result(status.video)
+
+    async def result(self) -> AsyncResult:
+        return await self._result(None)
+
+    async def _result(self, video: VideoResult | None) -> AsyncResult:
+        if video is None:
+            video = await run_async(result_op(self._endpoint, self.ref, self._client.retry), self._client.http)
+        if self._client.journal is not None and self.local_id is not None:
+            self._client.journal.record_status(self.local_id, "succeeded", result=video_record(video))
+        return AsyncResult(self, video)
+
+    async def cancel(self) -> bool:
+        accepted = await run_async(cancel_op(self._endpoint, self.ref, self._client.retry), self._client.http)
+        if accepted and self._client.journal is not None and self.local_id is not None:
+            self._client.journal.record_status(self.local_id, "cancelled")
+        return accepted
+
+
+class AsyncResult(Result):
+    """:class:`Result` with an async ``download``."""
+
+    async def download(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> DownloadedFile:  # type: ignore[override]
+        job = self.job
+        assert isinstance(job, AsyncJob)
+        file = await adownload(
+            self.video.url, path, client=job._client.http, expected_size=self.video.file_size, overwrite=overwrite
+        )
+        if job._client.journal is not None and job.local_id is not None:
+            job._client.journal.record_download(job.local_id, str(Path(file.path).resolve()))
+        return file
+
+
+def is_local(source: str) -> bool:
+    return source_type(source) == "path"

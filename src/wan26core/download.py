@@ -1,0 +1,252 @@
+"""Streaming, atomic download of a result file.
+
+The body is streamed into a hidden temporary file next to the target (``.{name}.part-<random>``), hashed
+and counted on the way, fsynced, checked against ``Content-Length`` and the caller's ``expected_size``, and
+only then renamed to the target name. Whatever goes wrong — an HTTP error, a short body, a dropped
+connection, Ctrl-C — the temporary file is removed and nothing ever appears under the target name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import DownloadError
+
+__all__ = ["DownloadedFile", "ProgressCallback", "adownload", "download"]
+
+#: ``progress(bytes_so_far, total_or_None)``, called once before the first chunk and after every chunk.
+ProgressCallback = Callable[[int, int | None], None]
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    """A file that is completely on disk under ``path``: its size in bytes, sha256 (hex) and served content type."""
+
+    path: Path
+    size: int
+    sha256: str
+    content_type: str | None
+
+
+def download(
+    url: str,
+    path: str | os.PathLike[str],
+    *,
+    client: httpx.Client | None = None,
+    expected_size: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    chunk_size: int = 1 << 20,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> DownloadedFile:
+    """Download ``url`` to ``path`` atomically; raises :class:`DownloadError` (nothing left behind) on any failure."""
+    target = _prepare(path, overwrite, chunk_size)
+    own = client is None
+    http = client if client is not None else httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
+    try:
+        with http.stream("GET", url, headers=dict(headers or {}), follow_redirects=True) as response:
+            sink = _Sink(target, url, response, expected_size, progress)
+            with sink:
+                for chunk in response.iter_bytes(chunk_size):
+                    sink.write(chunk)
+                return sink.finish(overwrite)
+    except httpx.HTTPError as exc:
+        raise _transport_error(url, exc) from exc
+    finally:
+        if own:
+            http.close()
+
+
+async def adownload(
+    url: str,
+    path: str | os.PathLike[str],
+    *,
+    client: httpx.AsyncClient | None = None,
+    expected_size: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    chunk_size: int = 1 << 20,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> DownloadedFile:
+    """The asynchronous :func:`download`: the same checks, the same guarantees."""
+    target = _prepare(path, overwrite, chunk_size)
+    own = client is None
+    http = client if client is not None else httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
+    try:
+        async with http.stream("GET", url, headers=dict(headers or {}), follow_redirects=True) as response:
+            sink = _Sink(target, url, response, expected_size, progress)
+            with sink:
+                async for chunk in response.aiter_bytes(chunk_size):
+                    sink.write(chunk)
+                return sink.finish(overwrite)
+    except httpx.HTTPError as exc:
+        raise _transport_error(url, exc) from exc
+    finally:
+        if own:
+            await http.aclose()
+
+
+# --- the shared machinery --------------------------------------------------------------------------------
+
+
+def _prepare(path: str | os.PathLike[str], overwrite: bool, chunk_size: int) -> Path:
+    """The target path, checked before a byte is requested; its directory is created when missing."""
+    if chunk_size <= 0:
+        raise ValueError(f"chunk_size must be > 0, not {chunk_size}")
+    target = Path(path)
+    if target.is_dir():
+        raise DownloadError(f"cannot download to {target}: it is a directory; give a file name")
+    if target.exists() and not overwrite:
+        raise DownloadError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _where(url: str) -> str:
+    """The URL without its query and fragment: signed download URLs carry credentials there."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{parts.path}" if parts.scheme else "<url>"
+
+
+def _transport_error(url: str, exc: httpx.HTTPError) -> DownloadError:
+    return DownloadError(f"download from {_where(url)} interrupted: {type(exc).__name__}: {exc}", retryable=True)
+
+
+class _Sink:
+    """The temporary file of one download: counts, hashes, reports progress, then commits or removes itself."""
+
+    def __init__(
+        self,
+        target: Path,
+        url: str,
+        response: httpx.Response,
+        expected_size: int | None,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.target = target
+        self.response = response
+        self.expected_size = expected_size
+        self.progress = progress
+        self.size = 0
+        self.digest = hashlib.sha256()
+        self.temp: Path | None = None
+        self.file: BinaryIO | None = None
+        if not response.is_success:
+            status = response.status_code
+            raise DownloadError(
+                f"download from {_where(url)} failed: HTTP {status} {response.reason_phrase}".rstrip(),
+                http_status=status,
+                retryable=status == 429 or status >= 500,
+            )
+        self.declared = _content_length(response)
+        self.total = self.declared if self.declared is not None else expected_size
+
+    def __enter__(self) -> _Sink:
+        for _ in range(10):  # a random name; a clash (practically impossible) just draws again
+            temp = self.target.with_name(f".{self.target.name}.part-{secrets.token_hex(6)}")
+            try:
+                self.file = open(temp, "xb")
+            except FileExistsError:
+                continue
+            self.temp = temp
+            break
+        else:  # pragma: no cover
+            raise DownloadError(f"cannot create a temporary file next to {self.target}")
+        if self.progress is not None:
+            self.progress(0, self.total)
+        return self
+
+    def write(self, chunk: bytes) -> None:
+        assert self.file is not None
+        self.file.write(chunk)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        if self.progress is not None:
+            self.progress(self.size, self.total)
+
+    def finish(self, overwrite: bool) -> DownloadedFile:
+        """Flush, fsync and check the sizes, then move the temporary file to the target name."""
+        assert self.file is not None and self.temp is not None
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        if self.declared is not None and self.size != self.declared:
+            raise DownloadError(f"size mismatch: Content-Length says {self.declared} bytes, {self.size} bytes received")
+        if self.expected_size is not None and self.size != self.expected_size:
+            raise DownloadError(f"size mismatch: expected {self.expected_size} bytes, {self.size} bytes received")
+        _commit(self.temp, self.target, overwrite)
+        self.temp = None
+        return DownloadedFile(
+            path=self.target,
+            size=self.size,
+            sha256=self.digest.hexdigest(),
+            content_type=self.response.headers.get("content-type"),
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        """Close and remove the temporary file unless :meth:`finish` committed it (any exception, Ctrl-C included)."""
+        if self.file is not None and not self.file.closed:
+            self.file.close()
+        if self.temp is not None:
+            with contextlib.suppress(OSError):
+                self.temp.unlink()
+            self.temp = None
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    """The declared size of the bytes we store; unknown when a content coding (gzip …) makes it the encoded size."""
+    if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+        return None
+    value = response.headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def _commit(temp: Path, target: Path, overwrite: bool) -> None:
+    """Atomically give ``temp`` the target name; without ``overwrite`` a file that appeared meanwhile is kept."""
+    if overwrite:
+        os.replace(temp, target)
+    else:
+        try:
+            os.link(temp, target)  # fails atomically if the target exists
+        except FileExistsError:
+            raise DownloadError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) to replace it") from None
+        except OSError:  # no hard links on this file system: check, then rename
+            if target.exists():
+                raise DownloadError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) to replace it") from None
+            os.replace(temp, target)
+        else:
+            temp.unlink()
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
