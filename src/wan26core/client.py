@@ -151,6 +151,8 @@ class _Core:
 def _outcome(status: JobStatus, job_id: str, provider: str) -> None:
     """Raise the job's error when it did not succeed."""
     if status.state == "failed" and status.error is not None:
+        if hasattr(status.error, "job_id"):  # the id the caller knows (the journal maps it to the provider's)
+            status.error.job_id = job_id
         raise status.error
     if status.state == "cancelled":
         raise JobCancelledError(f"{provider} job {job_id} was cancelled", job_id=job_id, provider=provider)

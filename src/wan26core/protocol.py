@@ -448,6 +448,7 @@ def _invert_form(form: str, value: str) -> str:
 # --- exception classes from the catalogue ----------------------------------------------------------
 
 _KIND_BY_STATUS = {
+    400: "validation",
     401: "authentication",
     403: "permission",
     404: "not_found",

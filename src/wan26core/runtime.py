@@ -68,9 +68,13 @@ class Sleep:
 
 @dataclass(frozen=True)
 class OpenStream:
-    """Open a server-sent-events stream; the outcome is a stream handle, or an :class:`HttpReply` on refusal."""
+    """Open a server-sent-events stream; the outcome is a stream handle, or an :class:`HttpReply` on refusal.
+
+    ``read_timeout``: the longest silence to accept between two reads (None: the client's default).
+    """
 
     call: HttpCall
+    read_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -138,8 +142,8 @@ class PollSchedule:
         elapsed *= scale  # back to real job seconds
         run = running_for * scale if running_for is not None else None
         if status is None:
-            delay = self.first_check
-        elif status.state == "running" and status.progress and 0.05 <= status.progress < 1 and run:
+            return self.first_check / scale
+        if status.state == "running" and status.progress and 0.05 <= status.progress < 1 and run:
             delay = run * (1 - status.progress) / status.progress
         else:
             earliest = self.queue_s.get("min", 0) + self.processing_s.get("min", 0)
@@ -340,8 +344,9 @@ def _stream_until_done(
     endpoint: Endpoint, ref: JobRef, call: HttpCall, tracker: _Tracker, deadline: float | None
 ) -> Op[JobStatus | None]:
     """Follow the status stream; None when it ends early or breaks (the caller falls back to polling)."""
+    read_timeout = max(0.05, deadline - time.monotonic()) if deadline is not None else None
     try:
-        handle = yield OpenStream(call)
+        handle = yield OpenStream(call, read_timeout)
     except httpx.TransportError:
         return None
     if isinstance(handle, HttpReply):
@@ -451,6 +456,14 @@ class _AsyncStream:
         self.events: AsyncIterator[str] = aiter_sse(response.aiter_lines())
 
 
+def _timeout(http: httpx.Client | httpx.AsyncClient, effect: OpenStream) -> httpx.Timeout:
+    base = http.timeout
+    if effect.read_timeout is None:
+        return base
+    read = effect.read_timeout if base.read is None else min(base.read, effect.read_timeout)
+    return httpx.Timeout(connect=base.connect, read=read, write=base.write, pool=base.pool)
+
+
 def run_sync(op: Op[T], http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep) -> T:
     """Perform ``op``'s effects with a blocking httpx client."""
     outcome: Any = None
@@ -469,7 +482,7 @@ def run_sync(op: Op[T], http: httpx.Client, *, sleep: Callable[[float], None] = 
                 sleep(effect.seconds)
             elif isinstance(effect, OpenStream):
                 call = effect.call
-                manager = http.stream(call.method, call.url, headers=dict(call.headers))
+                manager = http.stream(call.method, call.url, headers=dict(call.headers), timeout=_timeout(http, effect))
                 response = manager.__enter__()
                 if response.status_code != 200:
                     response.read()
@@ -504,7 +517,7 @@ async def run_async(op: Op[T], http: httpx.AsyncClient) -> T:
                 await asyncio.sleep(effect.seconds)
             elif isinstance(effect, OpenStream):
                 call = effect.call
-                manager = http.stream(call.method, call.url, headers=dict(call.headers))
+                manager = http.stream(call.method, call.url, headers=dict(call.headers), timeout=_timeout(http, effect))
                 response = await manager.__aenter__()
                 if response.status_code != 200:
                     await response.aread()

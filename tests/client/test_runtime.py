@@ -1,0 +1,110 @@
+"""The lifecycle rules, driven effect by effect: when a call is re-sent, how long to wait, what is journaled."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import httpx
+import pytest
+
+from wan26core.errors import SubmitUncertainError, TransportError
+from wan26core.protocol import HttpCall, HttpReply, JobStatus
+from wan26core.runtime import PollSchedule, RetryPolicy, Send, Sleep, SSEDecoder, send_op
+
+POLICY = RetryPolicy(attempts=4, backoff=0.5, rng=random.Random(1))
+GET = HttpCall("GET", "https://p/status")
+POST = HttpCall("POST", "https://p/submit", json={}, idempotent=False)
+
+
+def drive(op: Any, outcomes: list[Any]) -> tuple[Any, list[Any]]:
+    """Run ``op``, answering each Send with the next outcome (a reply, or an exception to raise)."""
+    effects: list[Any] = []
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = op.throw(error) if error is not None else op.send(value)
+        except StopIteration as stop:
+            return stop.value, effects
+        effects.append(effect)
+        value, error = None, None
+        if isinstance(effect, Send):
+            outcome = outcomes.pop(0)
+            if isinstance(outcome, BaseException):
+                error = outcome
+            else:
+                value = outcome
+
+
+def ok(status: int = 200, **headers: str) -> HttpReply:
+    return HttpReply(status, headers, b"{}")
+
+
+def sends(effects: list[Any]) -> int:
+    return sum(isinstance(e, Send) for e in effects)
+
+
+def test_a_get_is_retried_through_transport_errors_and_5xx() -> None:
+    reply, effects = drive(send_op(GET, POLICY), [httpx.ReadTimeout("t"), ok(503), ok(200)])
+    assert reply.status == 200
+    assert sends(effects) == 3
+    assert sum(isinstance(e, Sleep) for e in effects) == 2
+
+
+def test_retry_after_sets_the_wait() -> None:
+    _, effects = drive(send_op(GET, POLICY), [ok(429, **{"retry-after": "7"}), ok(200)])
+    assert [e.seconds for e in effects if isinstance(e, Sleep)] == [7.0]
+
+
+def test_a_get_gives_up_after_the_last_attempt_with_a_clear_error() -> None:
+    with pytest.raises(TransportError, match="GET https://p/status: ConnectError after 4 attempt"):
+        drive(send_op(GET, POLICY), [httpx.ConnectError("refused")] * 4)
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout("t"), httpx.RemoteProtocolError("reset"), httpx.ReadError("r")])
+def test_a_submit_is_never_resent_after_an_ambiguous_failure(error: Exception) -> None:
+    outcomes: list[Any] = [error, ok(200)]
+    with pytest.raises(SubmitUncertainError, match="may have reached the provider"):
+        drive(send_op(POST, POLICY), outcomes)
+    assert len(outcomes) == 1  # the second answer was never asked for
+
+
+def test_a_submit_is_resent_when_it_provably_never_left() -> None:
+    reply, effects = drive(send_op(POST, POLICY), [httpx.ConnectError("refused"), httpx.ConnectTimeout("t"), ok(200)])
+    assert reply.status == 200 and sends(effects) == 3
+
+
+@pytest.mark.parametrize(("status", "resent"), [(429, True), (503, True), (500, False), (502, False), (504, False)])
+def test_a_submit_is_resent_only_on_refusals_before_acceptance(status: int, resent: bool) -> None:
+    reply, effects = drive(send_op(POST, POLICY), [ok(status), ok(200)])
+    assert sends(effects) == (2 if resent else 1)
+    assert reply.status == (200 if resent else status)
+
+
+def test_backoff_grows_and_stays_under_the_cap() -> None:
+    policy = RetryPolicy(backoff=1, max_backoff=8, rng=random.Random(3))
+    delays = [policy.delay(n) for n in range(1, 9)]
+    assert all(0.5 <= d <= 1 for d in delays[:1])
+    assert all(d <= 8 for d in delays)
+    assert max(delays[4:]) >= 4  # later attempts wait longer than the first
+
+
+def test_the_poll_schedule_is_sparse_early_and_dense_near_the_typical_finish() -> None:
+    schedule = PollSchedule({"min": 0, "typical": 5, "max": 120}, {"min": 60, "typical": 120, "max": 600})
+    queued = JobStatus("queued", "IN_QUEUE")
+    assert schedule.next_delay(0, None) == schedule.first_check
+    assert schedule.next_delay(2, queued) == 30.0  # cannot finish before 60 s: wait long (capped)
+    near = schedule.next_delay(124, JobStatus("running", "R"))  # typical finish: 125 s
+    assert near == schedule.min_interval
+    assert schedule.next_delay(205, JobStatus("running", "R")) == 20.0  # overdue: back off
+    with_progress = schedule.next_delay(80, JobStatus("running", "R", progress=0.8), running_for=40)
+    assert with_progress == pytest.approx(10.0)  # 40 s for 80 %: 10 s to go
+    fast = PollSchedule(schedule.queue_s, schedule.processing_s, time_scale=10)
+    assert fast.next_delay(1.2, queued) == pytest.approx(3.0)  # every delay compressed 10x
+
+
+def test_sse_decoder_joins_data_lines_and_skips_comments() -> None:
+    decoder = SSEDecoder()
+    lines = [": keep-alive", "", "event: status", 'data: {"a":', "data: 1}", "", "data: x", ""]
+    assert [d for d in (decoder.feed(line) for line in lines) if d is not None] == ['{"a":\n1}', "x"]
