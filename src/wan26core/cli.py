@@ -20,7 +20,7 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 #: modules that bring more sub-commands; handlers are called as ``handler(args, registry, out) -> int``
-COMMAND_MODULES: tuple[str, ...] = ("wan26core.cli_jobs",)
+COMMAND_MODULES: tuple[str, ...] = ("wan26core.cli_jobs", "wan26core.contracts_cli")
 
 
 class UsageError(Exception):

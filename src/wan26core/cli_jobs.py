@@ -170,7 +170,11 @@ def cmd_generate(args: argparse.Namespace, registry: Registry, out: TextIO) -> i
         err.write(f"wan26: {names} is not set: running on the embedded mock (no network, no cost, a test-pattern video).\n")
     elif mock:
         err.write("wan26: --mock: running on the embedded mock (no network, no cost, a test-pattern video).\n")
-    return asyncio.run(_generate(args, registry, request, mock, out))
+    try:
+        return asyncio.run(_generate(args, registry, request, mock, out))
+    except ValidationError as exc:  # found at submit time (a local file the provider cannot take, or its refusal)
+        err.write(f"wan26: {exc}\n")
+        return 1
 
 
 async def _generate(args: argparse.Namespace, registry: Registry, request: GenerationRequest, mock: bool, out: TextIO) -> int:
@@ -178,7 +182,8 @@ async def _generate(args: argparse.Namespace, registry: Registry, request: Gener
     options: dict[str, Any] = {"registry": registry, "journal": _journal(args, mock)}
     if mock:
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=_embedded_app(registry)), timeout=60)
-        options.update(http=http, api_key="mock-key", base_url=EMBEDDED_BASE_URL, time_scale=EMBEDDED_TIME_SCALE)
+        # in process, httpx's ASGI transport hands over a response only once it is complete: poll, do not stream
+        options.update(http=http, api_key="mock-key", base_url=EMBEDDED_BASE_URL, time_scale=EMBEDDED_TIME_SCALE, stream=False)
     elif args.base_url:
         options["base_url"] = args.base_url
     try:

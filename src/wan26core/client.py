@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from .download import DownloadedFile, adownload, download
-from .errors import JobCancelledError, JobTimeoutError, ValidationError, Violation, Wan26Error
+from .errors import JobCancelledError, JobTimeoutError, Wan26Error
 from .journal import JobRecord, Journal
 from .plugins import Registry, default_registry
 from .protocol import ClientProtocol, ContractClientProtocol, JobRef, JobStatus, VideoResult
@@ -34,6 +34,7 @@ from .runtime import (
     run_sync,
     status_op,
     submit_op,
+    upload_op,
     video_record,
     wait_op,
 )
@@ -92,41 +93,33 @@ class _Core:
         journal = self.journal.path if self.journal is not None else None
         return f"<{type(self).__name__} provider={self.default_provider!r} journal={str(journal) if journal else None!r}>"
 
-    def endpoint(self, provider: str | None = None) -> Endpoint:
+    def endpoint(self, provider: str | None = None, *, base_url: str | None = None) -> Endpoint:
+        """The endpoint of ``provider``; ``base_url`` pins where it is (a journaled job's own base URL)."""
         provider_id = provider or self.default_provider
         if provider_id is None:
             raise ValueError("which provider? pass provider='fal/r2v-flash' (see `wan26 providers`)")
-        if provider_id not in self._endpoints:
+        key = f"{provider_id} {base_url or ''}"
+        if key not in self._endpoints:
             plugin = self.registry.get(provider_id)
             protocol: ClientProtocol = getattr(plugin, "protocol", None) or ContractClientProtocol(plugin.contract)
             owner = provider_id.split("/")[0]
-            self._endpoints[provider_id] = Endpoint(
+            self._endpoints[key] = Endpoint(
                 plugin,
                 protocol,
-                protocol.base_url(self._base_urls.get(owner), self.environ),
+                base_url or protocol.base_url(self._base_urls.get(owner), self.environ),
                 protocol.api_key(self._keys.get(owner), self.environ),
             )
-        return self._endpoints[provider_id]
+        return self._endpoints[key]
 
     def prepare(self, request: RequestLike, provider: str | None) -> tuple[Endpoint, GenerationRequest, WireRequest]:
         req = request if isinstance(request, GenerationRequest) else GenerationRequest.from_dict(request)
         endpoint = self.endpoint(provider)
-        wire: WireRequest = endpoint.provider.render(req)
-        if wire.local_files:
-            raise ValidationError(
-                [
-                    Violation(
-                        "references",
-                        "source.local_file",
-                        f"{path!r} is a local file; {endpoint.id} needs a URL it can download: upload it"
-                        " (for example to your storage bucket) and pass the URL",
-                        value=path,
-                    )
-                    for path in wire.local_files
-                ],
-                provider=endpoint.id,
-            )
+        wire: WireRequest = endpoint.provider.render(req)  # validate before uploading anything
         return endpoint, req, wire
+
+    def rerender(self, endpoint: Endpoint, uploaded: GenerationRequest, wire: WireRequest) -> WireRequest:
+        """The wire request once local files became URLs."""
+        return endpoint.provider.render(uploaded) if wire.local_files else wire
 
     def schedule(self, endpoint: Endpoint) -> PollSchedule:
         return PollSchedule.from_contract(endpoint.provider.contract.data["timing"], time_scale=self.time_scale)
@@ -143,7 +136,7 @@ class _Core:
         return record
 
     def ref_of(self, record: JobRecord) -> tuple[Endpoint, JobRef]:
-        endpoint = self.endpoint(record.provider)
+        endpoint = self.endpoint(record.provider, base_url=record.base_url)
         assert record.remote_id is not None
         return endpoint, JobRef(record.provider, record.remote_id, dict(record.urls))
 
@@ -212,6 +205,9 @@ class Client(_Core):
     ) -> Job:
         """Validate, journal and send the request once; returns as soon as the provider accepted it."""
         endpoint, req, wire = self.prepare(request, provider)
+        if wire.local_files:
+            req = run_sync(upload_op(endpoint, req), self.http)
+            wire = self.rerender(endpoint, req, wire)
         op = submit_op(
             endpoint, wire, req.to_dict(), journal=self.journal, policy=self.retry, webhook_url=webhook_url, label=label
         )
@@ -391,6 +387,9 @@ class AsyncClient(_Core):
         self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None, label: str | None = None
     ) -> AsyncJob:
         endpoint, req, wire = self.prepare(request, provider)
+        if wire.local_files:
+            req = await run_async(upload_op(endpoint, req), self.http)
+            wire = self.rerender(endpoint, req, wire)
         op = submit_op(
             endpoint, wire, req.to_dict(), journal=self.journal, policy=self.retry, webhook_url=webhook_url, label=label
         )

@@ -21,7 +21,10 @@ __all__ = [
     "MockRequest",
     "MockResponse",
     "Route",
+    "StreamEvent",
+    "StreamingDialect",
     "Video",
+    "WebhookDialect",
     "credential",
     "is_json",
     "json_body",
@@ -63,6 +66,14 @@ class Route:
     method: str
     path: str
     action: Action
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One encoded server-sent event (``data: …\\n\\n``); ``final`` closes the stream once it is sent."""
+
+    data: bytes
+    final: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,33 @@ class Dialect(Protocol):
 
     def job_id(self, request: MockRequest) -> str | None:
         """The job id a status/result/cancel request names (path parameter or query)."""
+        ...
+
+
+@runtime_checkable
+class StreamingDialect(Protocol):
+    """Optional: a dialect whose ``stream`` routes push status events (SSE). The engine owns the waiting;
+    the dialect only encodes what to send for one snapshot. Probe with ``isinstance`` or ``getattr``."""
+
+    def stream_open(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+        """Status and headers that open the stream (the body is ignored)."""
+        ...
+
+    def stream_event(self, request: MockRequest, job: JobSnapshot) -> StreamEvent:
+        """The event reporting ``job``; the engine sends it only when its bytes differ from the last one sent."""
+        ...
+
+    def stream_keepalive(self, request: MockRequest) -> bytes:
+        """What to send while nothing changes (an SSE comment line, for one)."""
+        ...
+
+
+@runtime_checkable
+class WebhookDialect(Protocol):
+    """Optional: a dialect that notifies a URL given at submit when a job ends (the engine delivers and signs)."""
+
+    def webhook(self, request: MockRequest, job: JobSnapshot, result: MockResponse) -> Any:
+        """The JSON payload POSTed for a finished ``job``; ``result`` is the dialect's own answer to its result route."""
         ...
 
 

@@ -14,13 +14,16 @@ __all__ = ["Progress"]
 class Progress:
     """Shows state, queue position, elapsed time and the latest log line of one job."""
 
-    def __init__(self, stream: TextIO, *, live: bool | None = None, width: int = 100) -> None:
+    def __init__(self, stream: TextIO, *, live: bool | None = None, width: int = 100, plain_every: float = 2.0) -> None:
+        self.plain_every = plain_every
         self.stream = stream
         self.live = stream.isatty() if live is None else live
         self.width = width
         self.start = time.monotonic()
         self.status: JobStatus | None = None
         self._last_plain = ""
+        self._last_state = ""
+        self._last_time = 0.0
 
     def started(self, job_id: str, provider: str, remote_id: str) -> None:
         self.start = time.monotonic()
@@ -46,8 +49,11 @@ class Progress:
             self._draw()
             return
         text = self.line().split("] ", 1)[1]
-        if text != self._last_plain:  # one plain line per change, with its elapsed time
-            self._last_plain = text
+        now = time.monotonic()
+        changed_state = status.state != self._last_state
+        # plain lines: every change of state, other changes at most every `plain_every` seconds
+        if text != self._last_plain and (changed_state or now - self._last_time >= self.plain_every):
+            self._last_plain, self._last_state, self._last_time = text, status.state, now
             self.stream.write(self.line() + "\n")
             self.stream.flush()
 

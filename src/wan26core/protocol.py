@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -79,6 +79,7 @@ class HttpCall:
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
     idempotent: bool = True  # False for a submit: re-sending it could pay twice
+    content: bytes | None = field(default=None, repr=False)  # a raw body (uploads), instead of ``json``
 
     def __repr__(self) -> str:
         return f"<HttpCall {self.method} {redact_url(self.url)}>"
@@ -190,6 +191,9 @@ class ClientProtocol(Protocol):
     def cancel_call(self, ref: JobRef, *, key: str, base_url: str) -> HttpCall | None: ...
     def parse_cancel(self, reply: HttpReply, ref: JobRef) -> bool: ...
     def error_from(self, reply: HttpReply, *, job_id: str | None = None, generation: bool = False) -> Wan26Error: ...
+    def upload_op(
+        self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str
+    ) -> Generator[Any, Any, str]: ...
 
 
 class ContractClientProtocol:
@@ -382,6 +386,22 @@ class ContractClientProtocol:
 
     def too_late_codes(self) -> set[str]:
         return {e["code"] for e in self.contract.data["errors"] if e["kind"] == "conflict"}
+
+    # --- uploads --------------------------------------------------------------------------------
+    def upload_op(self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str) -> Generator[Any, Any, str]:
+        """Upload a local file and return its URL (a generator of runtime effects); by default: not possible."""
+        raise ValidationError(
+            [
+                Violation(
+                    "references",
+                    "source.local_file",
+                    f"{file_name!r} is a local file and {self.provider_id} documents no upload: put it where the provider"
+                    " can download it (your storage bucket, a CDN) and pass its https URL",
+                    value=file_name,
+                )
+            ],
+            provider=self.provider_id,
+        )
 
     # --- errors ---------------------------------------------------------------------------------
     def error_from(self, reply: HttpReply, *, job_id: str | None = None, generation: bool = False) -> Wan26Error:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mimetypes
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -30,6 +32,7 @@ from .errors import (
     Wan26Error,
 )
 from .protocol import ClientProtocol, HttpCall, HttpReply, JobRef, JobStatus, VideoResult, redact_url
+from .request import GenerationRequest, source_type
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -250,6 +253,34 @@ def submit_op(
     if journal is not None and local_id is not None:
         journal.record_submitted(local_id, ref.job_id, dict(ref.urls))
     return local_id, ref
+
+
+def upload_op(endpoint: Endpoint, request: GenerationRequest) -> Op[GenerationRequest]:
+    """Upload every local file of ``request`` where the provider allows it; returns the request with URLs."""
+    uploaded: dict[str, str] = {}
+    for source in local_sources(request):
+        path = Path(source)
+        if not path.is_file():
+            from .errors import ValidationError, Violation
+
+            raise ValidationError([Violation("references", "source.missing", f"no such file: {source}", value=source)])
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        uploaded[source] = yield from endpoint.protocol.upload_op(
+            path.read_bytes(), content_type, path.name, key=endpoint.key, base_url=endpoint.base_url
+        )
+    if not uploaded:
+        return request
+    references = tuple(replace(r, source=uploaded.get(r.source, r.source)) for r in request.references)
+    return request.replace(
+        references=references,
+        image=uploaded.get(request.image, request.image) if request.image else None,
+        audio=uploaded.get(request.audio, request.audio) if request.audio else None,
+    )
+
+
+def local_sources(request: GenerationRequest) -> list[str]:
+    sources = [r.source for r in request.references] + [s for s in (request.image, request.audio) if s]
+    return list(dict.fromkeys(s for s in sources if source_type(s) == "path"))
 
 
 def status_op(endpoint: Endpoint, ref: JobRef, policy: RetryPolicy) -> Op[JobStatus]:
@@ -477,7 +508,9 @@ def run_sync(op: Op[T], http: httpx.Client, *, sleep: Callable[[float], None] = 
         try:
             if isinstance(effect, Send):
                 call = effect.call
-                outcome = _reply(http.request(call.method, call.url, headers=dict(call.headers), json=call.json))
+                outcome = _reply(
+                    http.request(call.method, call.url, headers=dict(call.headers), json=call.json, content=call.content)
+                )
             elif isinstance(effect, Sleep):
                 sleep(effect.seconds)
             elif isinstance(effect, OpenStream):
@@ -512,7 +545,9 @@ async def run_async(op: Op[T], http: httpx.AsyncClient) -> T:
         try:
             if isinstance(effect, Send):
                 call = effect.call
-                outcome = _reply(await http.request(call.method, call.url, headers=dict(call.headers), json=call.json))
+                outcome = _reply(
+                    await http.request(call.method, call.url, headers=dict(call.headers), json=call.json, content=call.content)
+                )
             elif isinstance(effect, Sleep):
                 await asyncio.sleep(effect.seconds)
             elif isinstance(effect, OpenStream):

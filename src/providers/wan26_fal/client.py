@@ -6,13 +6,18 @@ Shapes: the fal contracts' examples and fal-client's parsing (``fal_client/clien
 
 from __future__ import annotations
 
+import os
+from collections.abc import Generator
 from typing import Any
 
-from wan26core.errors import NativeError
+from wan26core.errors import MalformedResponseError, NativeError
 from wan26core.protocol import ContractClientProtocol, HttpCall, HttpReply, JobRef, JobState, JobStatus, VideoResult, error_for
+from wan26core.runtime import RetryPolicy, send_op
 
 __all__ = ["FalClientProtocol"]
 
+#: fal-client's REST host for storage (``fal_client/client.py``: ``REST_URL``)
+REST_URL = "https://rest.fal.ai"
 _CANCELLED_TYPES = {"client_cancelled", "request_cancelled"}
 
 
@@ -76,6 +81,41 @@ class FalClientProtocol(ContractClientProtocol):
                 raise self.error_from(reply, job_id=ref.job_id)
             raise self.error_from(reply, job_id=ref.job_id, generation=True)  # the request ran and failed
         return super().parse_result(reply, ref)
+
+    def upload_op(self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str) -> Generator[Any, Any, str]:
+        """fal's CDN upload, as fal-client does it: a short-lived token from the REST host, then the bytes.
+
+        The REST host is ``WAN26_FAL_REST_URL``, else the queue base URL when it was redirected (the
+        mock serves both), else ``https://rest.fal.ai``.
+        """
+        rest = os.environ.get("WAN26_FAL_REST_URL") or (base_url if base_url != self.contract.transport["base_url"] else REST_URL)
+        token_call = HttpCall(
+            "POST",
+            rest.rstrip("/") + "/storage/auth/token?storage_type=fal-cdn-v3",
+            {**self.auth_headers(key), "Accept": "application/json"},
+            json={},
+        )
+        reply = yield from send_op(token_call, RetryPolicy())
+        token = self._success_body(reply)
+        if not isinstance(token, dict) or not all(isinstance(token.get(k), str) for k in ("token", "token_type", "base_url")):
+            raise MalformedResponseError("fal's storage token answer lacks token, token_type or base_url")
+        upload = HttpCall(
+            "POST",
+            token["base_url"].rstrip("/") + "/files/upload",
+            {
+                "Authorization": f"{token['token_type']} {token['token']}",
+                "Content-Type": content_type,
+                "X-Fal-File-Name": file_name,
+            },
+            content=data,
+            idempotent=False,
+        )
+        reply = yield from send_op(upload, RetryPolicy())
+        body = self._success_body(reply)
+        url = body.get("access_url") if isinstance(body, dict) else None
+        if not isinstance(url, str):
+            raise MalformedResponseError("fal's upload answer has no access_url")
+        return url
 
     def native_error_of(self, body: Any, http_status: int | None) -> NativeError | None:
         if not isinstance(body, dict):

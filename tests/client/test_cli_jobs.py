@@ -1,0 +1,141 @@
+"""``wan26 generate`` on the embedded mock, ``--dry-run``, the journal commands, and resume after a SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from support import builtin_registry
+from wan26_mock.serve import running_server
+from wan26core.cli import main
+from wan26core.journal import Journal
+
+REF = "https://example.com/cat.mp4"
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("FAL_KEY", "VTRIX_API_KEY", "DASHSCOPE_API_KEY", "AIML_API_KEY", "AIMLAPI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WAN26_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("provider", ["fal/r2v-flash", "aimlapi/r2v", "vtrix/r2v", "dashscope/r2v"])
+def test_generate_without_a_key_runs_on_the_embedded_mock(
+    provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["generate", "-p", provider, "--ref", f"cat={REF}", "@cat waves", "-o", "out.mp4", "--duration", "5"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "embedded mock" in err and "estimated cost" in err
+    assert "succeeded" in err  # the plain progress lines
+    assert (tmp_path / "out.mp4").read_bytes()[4:8] == b"ftyp"
+    assert "out.mp4" in out
+    mock_journal = Journal(tmp_path / "home" / "embedded-mock.sqlite3")
+    assert [r.phase for r in mock_journal.list()] == ["succeeded"]
+    assert not (tmp_path / "home" / "journal.sqlite3").exists()  # mock jobs stay out of the real journal
+
+
+def test_generate_uploads_a_local_file_where_the_provider_has_storage(tmp_path: Path) -> None:
+    (tmp_path / "alice.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    code = main(["generate", "-p", "fal/r2v-flash", "--ref", "alice=alice.png", "@alice waves", "-o", "a.mp4", "--json"])
+    assert code == 0
+    record = Journal(tmp_path / "home" / "embedded-mock.sqlite3").list()[0]
+    assert record.wire["image_urls"][0].startswith("http")  # the file became a URL before the submit
+
+
+def test_a_local_file_where_the_provider_has_no_upload_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "alice.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    code = main(["generate", "-p", "vtrix/r2v", "--ref", "alice=alice.png", "@alice waves"])
+    assert code == 1
+    assert "documents no upload" in capsys.readouterr().err
+
+
+def test_dry_run_prints_the_wire_request_and_sends_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["generate", "-p", "dashscope/r2v", "--ref", f"cat={REF}", "@cat waves", "--dry-run", "--seed", "3"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    wire = json.loads(out)
+    assert wire["body"]["input"]["reference_urls"] == [REF] and wire["body"]["parameters"]["seed"] == 3
+    assert "estimated cost" in err
+    assert not (tmp_path / "home").exists()
+
+
+def test_an_invalid_request_exits_1_naming_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    refs = [f"--ref=v{n}=https://example.com/{n}.mp4" for n in range(4)]
+    code = main(["generate", "-p", "fal/r2v-flash", *refs, "@v0 @v1 @v2 @v3 dance"])
+    assert code == 1
+    assert "at most 3" in capsys.readouterr().err
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from wan26core.client import Client
+    base_url, journal = sys.argv[1], sys.argv[2]
+    request = {"prompt": "@cat waves", "references": [{"name": "cat", "source": "https://example.com/cat.mp4"}]}
+    with Client("fal/r2v-flash", api_key="k", base_url=base_url, journal=journal, stream=False) as client:
+        jobs = [client.submit(request) for _ in range(4)]
+        print("submitted", flush=True)
+        for job in jobs:
+            job.wait()
+    """
+)
+
+
+def test_resume_recovers_every_job_after_the_client_is_killed_mid_wait(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal_path = tmp_path / "crash.sqlite3"
+    with running_server(builtin_registry(), seed=2, time_scale=0.5) as mock:  # jobs take about 2 s
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, mock.base_url, str(journal_path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        assert child.stdout is not None and child.stdout.readline().strip() == "submitted"
+        time.sleep(0.2)  # mid-wait
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        with Journal(journal_path) as journal:
+            records = journal.list()
+            assert len(records) == 4 and all(r.remote_id and not r.finished for r in records)
+        os.environ["FAL_KEY"] = "k"
+        try:
+            code = main(["jobs", "resume", "--journal", str(journal_path), "-d", str(tmp_path / "videos")])
+        finally:
+            del os.environ["FAL_KEY"]
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("succeeded") == 4
+    assert len(list((tmp_path / "videos").glob("*.mp4"))) == 4
+    with Journal(journal_path) as journal:
+        assert {r.phase for r in journal.list()} == {"succeeded"}
+        assert all(r.output_path for r in journal.list())
+
+
+def test_jobs_list_and_show_read_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "-p", "fal/r2v-flash", "--ref", f"cat={REF}", "@cat waves", "-o", "x.mp4", "--label", "demo"]) == 0
+    path = str(tmp_path / "home" / "embedded-mock.sqlite3")
+    capsys.readouterr()
+    assert main(["jobs", "list", "--journal", path]) == 0
+    listing = capsys.readouterr().out
+    assert "fal/r2v-flash" in listing and "succeeded" in listing and "demo" in listing
+    short = listing.split()[0]
+    assert main(["jobs", "show", short, "--journal", path]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["job"]["phase"] == "succeeded"
+    assert next(e["phase"] for e in shown["events"] if e.get("phase")) == "intent"
