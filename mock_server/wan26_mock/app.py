@@ -1,20 +1,27 @@
-"""The Starlette app around the engine: one catch-all route, the engine decides the rest."""
+"""The Starlette app around the engine: one catch-all route, the engine decides the rest.
+
+A :class:`~wan26_mock.streams.MockStream` answer becomes a ``StreamingResponse``; when its body raises
+:class:`~wan26_mock.streams.ConnectionAborted` (the connection_reset fault) the server drops the
+connection after the headers, and in process the exception reaches the client as a transport error.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from wan26core import Registry
 from wan26core.dialect import MockRequest, MockResponse
 
-from .engine import MAX_BODY_BYTES, Engine
+from .engine import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Engine
 from .jobs import Profile
+from .streams import ConnectionAborted, MockStream
 
 __all__ = ["create_app"]
 
@@ -32,6 +39,7 @@ def create_app(
 ) -> Starlette:
     """A mock of every registered provider that has a dialect; ``app.state.engine`` is the engine."""
     engine = engine or Engine(registry, seed=seed, profile=profile, time_scale=time_scale, frozen_clock=frozen_clock)
+    _quiet_injected_resets()
 
     async def endpoint(request: Request) -> Response:
         body = await _read_body(request)
@@ -53,9 +61,10 @@ def create_app(
 async def _read_body(request: Request) -> bytes:
     chunks = []
     size = 0
+    limit = max(MAX_BODY_BYTES, MAX_UPLOAD_BYTES) + 1
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES + 1:  # keep memory bounded: the engine only needs to know it is too big
+        if size > limit:  # keep memory bounded: the engine only needs to know it is too big
             break
         chunks.append(chunk)
     return b"".join(chunks)
@@ -63,6 +72,8 @@ async def _read_body(request: Request) -> bytes:
 
 def to_starlette(response: MockResponse) -> Response:
     headers = dict(response.headers)
+    if isinstance(response, MockStream):
+        return StreamingResponse(response.chunks(), status_code=response.status, headers=headers)
     body: Any = response.body
     if isinstance(body, (bytes, bytearray)):
         content = bytes(body)
@@ -75,3 +86,16 @@ def to_starlette(response: MockResponse) -> Response:
         content = json.dumps(body, separators=(",", ":")).encode()
         headers.setdefault("content-type", "application/json")
     return Response(content, status_code=response.status, headers=headers)
+
+
+class _InjectedReset(logging.Filter):
+    """Drops uvicorn's traceback for a connection the mock dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionAborted))
+
+
+def _quiet_injected_resets() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _InjectedReset) for f in logger.filters):
+        logger.addFilter(_InjectedReset())

@@ -2,7 +2,9 @@
 
 Everything provider-specific comes from the plugins' dialects and contracts; this module owns only
 what all providers share. ``Engine.handle`` is transport-free, so the same engine serves a socket
-(through the Starlette app) and in-process httpx routes.
+(through the Starlette app) and in-process httpx routes. It also owns what needs waiting: status
+streams (a :class:`~wan26_mock.streams.MockStream` paced by the virtual clock), webhook delivery
+(a background task started lazily in the running loop) and uploaded files.
 """
 
 from __future__ import annotations
@@ -16,23 +18,40 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 
 from wan26core import Contract, NativeError, Registry, Violation, default_registry
-from wan26core.dialect import Dialect, JobSnapshot, MockRequest, MockResponse, Video, is_json, json_body
+from wan26core.dialect import (
+    Dialect,
+    JobSnapshot,
+    MockRequest,
+    MockResponse,
+    StreamingDialect,
+    Video,
+    WebhookDialect,
+    is_json,
+    json_body,
+)
 from wan26core.wire import check_wire
 
-from .clock import VirtualClock
 from .faults import SCENARIO_HEADER, SCENARIOS, Fault, FaultQueue, parse_scenario
 from .jobs import Job, JobStore, Profile
 from .journal import Journal
 from .outputs import OutputShape, OutputStore
+from .storage import DEFAULT_CAP, TOKEN_PATH, FalStorage
+from .streams import MockStream, aborted, status_events
+from .wakeups import Notifier, WatchedClock
+from .webhooks import WebhookDispatcher, WebhookSigner, retry_delays
 
 __all__ = ["ADMIN_PREFIX", "Engine"]
 
 ADMIN_PREFIX = "/__wan26__"
 MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_UPLOAD_BYTES = 128 * 1024 * 1024  # one storage request (fal-client sends up to 100 MB in one POST)
+KEEPALIVE_S = 15.0  # when a contract's stream route does not say
+FAST_WEBHOOK_WINDOW = 1 / 1000  # the fast profile compresses a provider's webhook retry window a thousandfold
 STANDARD_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "480p": {"16:9": (832, 480), "9:16": (480, 832), "1:1": (624, 624), "4:3": (720, 544), "3:4": (544, 720)},
     "720p": {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960), "4:3": (1088, 832), "3:4": (832, 1088)},
@@ -60,7 +79,13 @@ class Engine:
         time_scale: float = 1.0,
         frozen_clock: bool = False,
         output_dir: str | Path | None = None,
+        stream_keepalive: float | None = None,
+        webhook_user_id: str = "wan26-mock-user",
+        upload_cap_bytes: int = DEFAULT_CAP,
     ) -> None:
+        """``stream_keepalive``: real seconds between keep-alive lines of a quiet status stream (default: the
+        contract's, else 15); ``webhook_user_id``: the user id webhooks are signed for; ``upload_cap_bytes``:
+        how much uploaded data the storage routes keep."""
         providers = (registry or default_registry()).providers()
         self.dialects: dict[str, Dialect] = {}
         self.contracts: dict[str, dict[str, Contract]] = {}
@@ -75,14 +100,44 @@ class Engine:
             for dialect in self.dialects.values()
             for route in dialect.routes()
         ]
-        self.clock = VirtualClock(scale=time_scale, frozen=frozen_clock)
+        self.notifier = Notifier()
+        self.clock = WatchedClock(self.notifier, scale=time_scale, frozen=frozen_clock)
         self.jobs = JobStore(seed=seed, profile=profile)
         self.journal = Journal()
         self.faults = FaultQueue()
         self.outputs = OutputStore(Path(output_dir) if output_dir is not None else default_output_dir())
+        self.stream_keepalive = stream_keepalive
+        self.signer = WebhookSigner()
+        self.webhooks = WebhookDispatcher(
+            clock=self.clock,
+            notifier=self.notifier,
+            signer=self.signer,
+            user_id=webhook_user_id,
+            ends_at=self._job_ends_at,
+            build=self._webhook_body,
+        )
+        self._jwks_paths = {
+            urlsplit(str(hook["jwks_url"])).path
+            for c in self.contracts.values()
+            for contract in c.values()
+            if (hook := contract.transport.get("webhook")) and hook.get("jwks_url")
+        }
+        # fal's storage protocol, for the provider whose contract names its token route
+        self._storage_dialect = next(
+            (
+                self.dialects[provider]
+                for provider, c in self.contracts.items()
+                for contract in c.values()
+                if contract.transport["routes"].get("upload", {}).get("path") == TOKEN_PATH
+            ),
+            None,
+        )
+        self.storage = FalStorage(cap_bytes=upload_cap_bytes) if self._storage_dialect is not None else None
 
     # --- entry point ------------------------------------------------------------------------------
     async def handle(self, request: MockRequest) -> MockResponse:
+        """Answer one request; a :class:`MockStream` when the answer is sent in pieces (status streams,
+        downloads, dropped connections)."""
         if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
             return await self._admin(request)
         provider: str | None = None
@@ -91,7 +146,12 @@ class Engine:
         fault: Fault | None = None
         try:
             match = self._match(request)
-            if match is None:
+            if request.path in self._jwks_paths and request.method.upper() == "GET":
+                action, response = "jwks", MockResponse(200, self.signer.jwks(), {"cache-control": "max-age=3600"})
+            elif match is None and self.storage is not None and self.storage.handles(request.path):
+                action = "upload"
+                response, fault = await self._storage(request)
+            elif match is None:
                 response = MockResponse(404, {"detail": f"no mock route for {request.method} {request.path}"})
             else:
                 route, params = match
@@ -115,9 +175,9 @@ class Engine:
             path=request.path,
             query=request.query,
             headers=request.headers,
-            body=request.body,
+            body=request.body if action != "upload" or _is_json_type(request) else b"",
             status=response.status,
-            response=response.body,
+            response=_journaled(response),
             provider=provider,
             action=action,
             job_id=job_id,
@@ -127,11 +187,17 @@ class Engine:
 
     # --- provider routes --------------------------------------------------------------------------
     def _match(self, request: MockRequest) -> tuple[_Route, dict[str, str]] | None:
-        for route in self.routes:
-            if route.method == request.method.upper():
-                found = route.pattern.fullmatch(request.path)
-                if found:
-                    return route, found.groupdict()
+        # a trailing slash is tolerated: dashscope's asyncio client polls ``/api/v1/tasks/{id}/``
+        # (dashscope/aigc/video_synthesis.py AioVideoSynthesis.wait) and the service answers it
+        paths = (
+            (request.path, request.path.rstrip("/")) if len(request.path) > 1 and request.path.endswith("/") else (request.path,)
+        )
+        for path in paths:
+            for route in self.routes:
+                if route.method == request.method.upper():
+                    found = route.pattern.fullmatch(path)
+                    if found:
+                        return route, found.groupdict()
         return None
 
     async def _dispatch(self, route: _Route, request: MockRequest) -> tuple[MockResponse, str | None, str | None, Fault | None]:
@@ -160,14 +226,19 @@ class Engine:
             return early, provider, job.id if job else None, fault
         if route.action == "submit":
             response, job = self._submit(dialect, request, provider, contract, fault)
+        elif route.action == "stream":
+            assert job is not None
+            response = self._stream(dialect, request, job, contract)
         else:
             assert job is not None
             response = await self._job_action(route.action, dialect, request, job, contract)
         if fault is not None and fault.name == "timeout_after_accept":
             await asyncio.sleep(fault.number if fault.number is not None else 30.0)
-        if fault is not None and fault.name == "malformed":
+        if fault is not None and fault.name == "malformed" and not isinstance(response, MockStream):
             text = json.dumps(response.body)
             response = MockResponse(200, text[: max(1, len(text) // 2)].encode(), {"content-type": "application/json"})
+        if fault is not None and fault.name == "connection_reset":  # ":after": the request took effect
+            response = MockStream(200, aborted())
         return response, provider, job.id if job else None, fault
 
     def _fault(self, request: MockRequest, provider: str | None, action: str) -> Fault | None:
@@ -181,6 +252,8 @@ class Engine:
     ) -> MockResponse | None:
         if fault is None:
             return None
+        if fault.name == "connection_reset" and fault.argument != "after":
+            return MockStream(200, aborted())
         if fault.name == "latency":
             await asyncio.sleep((fault.number or 0) / 1000)
         elif fault.name == "rate_limited":
@@ -189,8 +262,16 @@ class Engine:
             retry_after = fault.number if fault.number is not None else 1
             return MockResponse(response.status, response.body, {**response.headers, "retry-after": f"{retry_after:g}"})
         elif fault.name == "server_error":
+            entry = contract.error(fault.argument) if fault.argument and fault.number is None else None
+            if entry is not None:  # server_error:<native code>, e.g. fal's runner_disconnected
+                return dialect.error(request, NativeError(entry["http_status"] or 500, entry["code"], entry["message"]))
             status = int(fault.number) if fault.number and 500 <= fault.number < 600 else 503
-            native = _catalogue(contract, "provider", status) or NativeError(status, "server_error", "Service unavailable")
+            native = (
+                _catalogue(contract, "provider", status, exact=True)
+                or _catalogue(contract, "timeout", status, exact=True)
+                or _catalogue(contract, "provider", status)
+                or NativeError(status, "server_error", "Service unavailable")
+            )
             return dialect.error(request, NativeError(status, native.code, native.message))
         elif fault.name == "unauthorized":
             native = _catalogue(contract, "authentication") or NativeError(401, "unauthorized", "Unauthorized")
@@ -216,6 +297,11 @@ class Engine:
                 job.outcome = "failed"
                 job.error = _failure(contract, fault)
         job.meta["query"] = dict(request.query)
+        job.meta["base_url"] = request.base_url
+        job.webhook_url = _webhook_url(request, contract)
+        if job.webhook_url is not None and isinstance(dialect, WebhookDialect):
+            self.webhooks.add(job.id, provider, job.webhook_url, self._retry_delays(contract))
+            self.webhooks.ensure_running()
         return dialect.submitted(request, self.jobs.snapshot(job, self.clock.now(), contract)), job
 
     async def _job_action(
@@ -227,6 +313,8 @@ class Engine:
             accepted = state in ("queued", "running") and _cancellable(contract, state)
             if accepted:
                 job.cancelled_at = now
+                self.notifier.notify(job.id)
+                self.webhooks.job_changed(job.id)
             return dialect.cancel(request, self.jobs.snapshot(job, now, contract), accepted)
         if job.state_at(now) == "succeeded" and job.video is None:
             await self._make_video(job, contract, request.base_url)
@@ -250,6 +338,65 @@ class Engine:
             file_name=path.name,
         )
 
+    # --- status streams ---------------------------------------------------------------------------
+    def _stream(self, dialect: Dialect, request: MockRequest, job: Job, contract: Contract) -> MockResponse:
+        if not isinstance(dialect, StreamingDialect):
+            return MockResponse(404, {"detail": f"{dialect.provider} serves no status stream"})
+        opening = dialect.stream_open(request, self.jobs.snapshot(job, self.clock.now(), contract))
+        route = contract.transport["routes"].get("stream", {})
+        keepalive_s = self.stream_keepalive or float(route.get("keepalive_s", KEEPALIVE_S))
+        chunks = status_events(
+            render=lambda: dialect.stream_event(request, self.jobs.snapshot(job, self.clock.now(), contract)),
+            next_change=lambda: job.next_change(self.clock.now()),
+            clock=self.clock,
+            notifier=self.notifier,
+            topic=job.id,
+            keepalive=dialect.stream_keepalive(request),
+            keepalive_s=keepalive_s,
+        )
+        return MockStream(opening.status, chunks, opening.headers)
+
+    # --- webhooks ---------------------------------------------------------------------------------
+    def _retry_delays(self, contract: Contract) -> list[float]:
+        hook = contract.transport.get("webhook", {})
+        window = float(hook.get("retry_window_s", 7200))
+        if self.jobs.profile == "fast":
+            window *= FAST_WEBHOOK_WINDOW
+        return retry_delays(int(hook.get("retries", 10)), window)
+
+    def _job_ends_at(self, job_id: str) -> float | None:
+        job = self.jobs.jobs.get(job_id)
+        return job.ends_at() if job is not None else None
+
+    async def _webhook_body(self, job_id: str) -> bytes:
+        """The payload of a finished job's webhook: the dialect's result answer, wrapped by the dialect."""
+        job = self.jobs.jobs[job_id]
+        name = next(name for name, c in self.contracts.items() if job.provider in c)
+        dialect, contract = self.dialects[name], self.contracts[name][job.provider]
+        assert isinstance(dialect, WebhookDialect)
+        now = self.clock.now()
+        base_url = str(job.meta.get("base_url", ""))
+        if job.state_at(now) == "succeeded" and job.video is None:
+            await self._make_video(job, contract, base_url)
+        snapshot = self.jobs.snapshot(job, now, contract)
+        request = MockRequest("GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now)
+        payload = dialect.webhook(request, snapshot, dialect.result(request, snapshot))
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+    # --- storage ----------------------------------------------------------------------------------
+    async def _storage(self, request: MockRequest) -> tuple[MockResponse, Fault | None]:
+        assert self.storage is not None and self._storage_dialect is not None
+        dialect = self._storage_dialect
+        fault = self._fault(request, None, "upload")
+        contract = next(iter(self.contracts[dialect.provider].values()))
+        early = await self._early_fault(fault, dialect, request, contract)
+        if early is not None:
+            return early, fault
+        request = MockRequest(
+            request.method, request.path, request.query, request.headers, request.body, request.base_url, now=self.clock.now()
+        )
+        return await self.storage.handle(request, dialect.authenticate), fault
+
     # --- admin API --------------------------------------------------------------------------------
     async def _admin(self, request: MockRequest) -> MockResponse:
         path = request.path[len(ADMIN_PREFIX) :].strip("/")
@@ -257,6 +404,10 @@ class Engine:
         body = json_body(request) if request.body else {}
         if not is_json(body) or not isinstance(body, dict):
             return MockResponse(400, {"detail": "the admin API takes a JSON object"})
+        if path == "openapi.json" and method == "GET":  # the provider routes, generated from the contracts
+            from wan26core.openapi import openapi_document
+
+            return MockResponse(200, openapi_document(self.dialects, self.contracts, server_url=request.base_url))
         if path == "health" and method == "GET":
             return MockResponse(
                 200,
@@ -265,6 +416,8 @@ class Engine:
                     "providers": sorted(p for c in self.contracts.values() for p in c),
                     "jobs": len(self.jobs.jobs),
                     "time": self.clock.now(),
+                    "waiting": self.notifier.waiting(),
+                    "webhooks_pending": self.webhooks.pending(),
                 },
             )
         if path == "journal" and method == "GET":
@@ -282,7 +435,12 @@ class Engine:
             self.jobs.reset()
             self.journal.clear()
             self.faults.clear()
+            self.webhooks.clear()
+            if self.storage is not None:
+                self.storage.clear()
             return MockResponse(200, {"status": "reset"})
+        if path == "webhooks" and method == "GET":
+            return MockResponse(200, {"deliveries": self.webhooks.views(request.query.get("job_id"))})
         if path == "clock" and method == "GET":
             return MockResponse(200, {"now": self.clock.now(), "scale": self.clock.scale, "frozen": self.clock.frozen})
         if path == "clock/advance" and method == "POST":
@@ -362,11 +520,12 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(regex)
 
 
-def _catalogue(contract: Contract, kind: str, status: int | None = None) -> NativeError | None:
+def _catalogue(contract: Contract, kind: str, status: int | None = None, *, exact: bool = False) -> NativeError | None:
+    """The first catalogued error of ``kind`` (with ``status`` when given; else, unless ``exact``, any status)."""
     for entry in contract.data["errors"]:
         if entry["kind"] == kind and (status is None or entry["http_status"] == status):
             return NativeError(entry["http_status"], entry["code"], entry["message"])
-    if status is not None:
+    if status is not None and not exact:
         return _catalogue(contract, kind)
     return None
 
@@ -378,6 +537,26 @@ def _failure(contract: Contract, fault: Fault) -> NativeError:
             return NativeError(entry["http_status"], entry["code"], entry["message"])
     kind = "content_policy" if fault.name == "content_policy" else "generation_failed"
     return _catalogue(contract, kind) or NativeError(None, kind, f"the generation failed ({kind})")
+
+
+def _journaled(response: MockResponse) -> Any:
+    """What the journal keeps of an answer: the body, or what kind of stream was sent."""
+    if isinstance(response, MockStream):
+        return {"streamed": response.headers.get("content-type", "application/octet-stream")}
+    return response.body
+
+
+def _is_json_type(request: MockRequest) -> bool:
+    """Uploaded bytes stay out of the journal; the JSON of the storage API goes in."""
+    return "json" in request.headers.get("content-type", "") or not request.body
+
+
+def _webhook_url(request: MockRequest, contract: Contract) -> str | None:
+    """The webhook URL a submit names, by the contract's mechanism (``query:<parameter>``)."""
+    mechanism = str(contract.transport.get("webhook", {}).get("mechanism", ""))
+    kind, _, name = mechanism.partition(":")
+    url = request.query.get(name) if kind == "query" and name else None
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
 
 
 def _cancellable(contract: Contract, state: str) -> bool:

@@ -16,6 +16,7 @@ __all__ = ["Job", "JobStore", "Profile"]
 Profile = Literal["fast", "realistic"]
 Outcome = Literal["succeeded", "failed", "stuck"]
 FAST = {"queue": 0.25, "run": 0.75}  # about a second in all
+PROGRESS_STEPS = 100  # logs report progress in whole percents
 
 
 @dataclass
@@ -49,6 +50,27 @@ class Job:
     @property
     def finishes_at(self) -> float:
         return self.created_at + self.queue_s + self.run_s
+
+    def ends_at(self) -> float | None:
+        """When the job reaches a terminal state on the virtual clock; None while it may never end (stuck)."""
+        if self.cancelled_at is not None:
+            return self.cancelled_at
+        return None if self.outcome == "stuck" else self.finishes_at
+
+    def next_change(self, now: float) -> float | None:
+        """The next virtual time after ``now`` at which a snapshot can differ (state, queue position or a
+        whole percent of progress); None when the job will not change on its own (ended or stuck)."""
+        state = self.state_at(now)
+        if state in ("succeeded", "failed", "cancelled") or self.outcome == "stuck":
+            return None
+        start = self.created_at + self.queue_s
+        if state == "queued":
+            step = self.queue_s / max(1, self.positions)
+            return start - (math.ceil((start - now) / step) - 1) * step if step > 0 else start
+        if self.run_s <= 0:
+            return self.finishes_at
+        percent = math.floor((now - start) / self.run_s * PROGRESS_STEPS)  # as the logs count it
+        return min(self.finishes_at, start + (percent + 1) * self.run_s / PROGRESS_STEPS)
 
 
 class JobStore:
@@ -125,8 +147,10 @@ def _jitter(rng: random.Random, span: dict[str, float]) -> float:
 
 
 def _logs(progress: float) -> list[str]:
+    """Log lines so far; the percent is floored, so it changes exactly when :meth:`Job.next_change` says."""
+    percent = math.floor(min(progress, 1.0) * PROGRESS_STEPS)
     steps = [(0.0, "Loading references"), (0.1, "Encoding prompt"), (0.2, "Generating frames"), (0.9, "Encoding video")]
-    return [f"{text} ({min(progress, 1.0):.0%})" if text == "Generating frames" else text for at, text in steps if progress >= at]
+    return [f"{text} ({percent}%)" if text == "Generating frames" else text for at, text in steps if progress >= at]
 
 
 def _cost(request: GenerationRequest, contract: Contract) -> float | None:

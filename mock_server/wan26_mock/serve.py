@@ -1,17 +1,33 @@
-"""``wan26 mock serve``: run the mock on a socket and say how to point each official client at it."""
+"""``wan26 mock serve``: run the mock on a socket (HTTPS with ``--tls``) and say how to point each official client at it.
+
+``running_server()`` does the same in a background thread, for tests and for the pytest plugin.
+"""
 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
-from typing import TextIO
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from wan26core import Registry
 
 from .app import create_app
-from .engine import Engine
+from .engine import ADMIN_PREFIX, Engine
+from .jobs import Profile
 
-__all__ = ["add_arguments", "client_settings", "serve"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["MockServer", "add_arguments", "client_settings", "running_server", "serve"]
+
+_START_TIMEOUT_S = 30.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +41,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fast: about a second per job; realistic: the contracts' timing profiles",
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="run the virtual clock this many times faster")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a certificate from a local CA; prints the CA file and the settings that trust it",
+    )
+    parser.add_argument(
+        "--ca-dir",
+        default=None,
+        metavar="DIR",
+        help="where the local CA is created once and reused (default: $WAN26_MOCK_CA_DIR, else a per-user temp folder)",
+    )
 
 
-def client_settings(engine: Engine, base_url: str) -> dict[str, dict[str, str]]:
-    """Per provider: the environment settings that point its official client (and wan26's) at the mock."""
+def client_settings(engine: Engine, base_url: str, ca_file: str | Path | None = None) -> dict[str, dict[str, str]]:
+    """Per provider: the environment settings that point its official client (and wan26's) at the mock.
+
+    Each variable's form comes from the contract (``transport.base_url_env``: ``{host}`` is ``host:port``,
+    ``{base_url}`` is ``scheme://host:port``); with a CA file, the settings that trust it are included.
+    """
     out: dict[str, dict[str, str]] = {}
     host = base_url.split("://", 1)[1]
+    trust: dict[str, str] = {}
+    if ca_file is not None:
+        from .tls import trust_settings
+
+        trust = trust_settings(ca_file)
     for provider, contracts in engine.contracts.items():
         contract = next(iter(contracts.values()))
         settings = {}
@@ -39,29 +75,133 @@ def client_settings(engine: Engine, base_url: str) -> dict[str, dict[str, str]]:
         key_env = contract.transport["auth"]["env"][0]
         settings[key_env] = "mock-key"
         settings[f"WAN26_{provider.upper()}_BASE_URL"] = base_url
-        out[provider] = settings
+        out[provider] = {**settings, **trust}
     return out
 
 
+@dataclass(frozen=True)
+class MockServer:
+    """A mock listening on a real socket: where it is, how to reach it, and its engine."""
+
+    base_url: str
+    engine: Engine
+    ca_file: Path | None = None
+    settings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def admin_url(self) -> str:
+        return self.base_url + ADMIN_PREFIX
+
+    def env(self, *providers: str) -> dict[str, str]:
+        """The settings of ``providers`` (all when none are named) in one mapping, for ``os.environ`` or a subprocess."""
+        unknown = sorted(set(providers) - set(self.settings))
+        if unknown:
+            raise KeyError(f"providers: {unknown} not served; the mock serves {sorted(self.settings)}")
+        merged: dict[str, str] = {}
+        for name in providers or tuple(self.settings):
+            merged.update(self.settings[name])
+        return merged
+
+
+@contextmanager
+def running_server(
+    registry: Registry | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: bool = False,
+    ca_dir: str | Path | None = None,
+    seed: int | None = None,
+    profile: Profile = "fast",
+    time_scale: float = 1.0,
+    engine: Engine | None = None,
+) -> Iterator[MockServer]:
+    """Serve the mock on ``host:port`` (0: a free port) in a background thread until the block ends.
+
+    >>> with running_server(tls=True, seed=1) as mock:  # doctest: +SKIP
+    ...     subprocess.run([...], env={**os.environ, **mock.env("fal")})
+    """
+    import uvicorn
+
+    engine = engine or Engine(registry, seed=seed, profile=profile, time_scale=time_scale)
+    config, ca_file = _config(engine, host, tls, ca_dir)
+    sock = _bind(host, port)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="wan26-mock-server", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the wan26 mock did not start on {host}:{port} (see the log above)")
+            time.sleep(0.005)
+        base_url = _base_url(host, sock, tls)
+        yield MockServer(base_url, engine, ca_file, client_settings(engine, base_url, ca_file))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_START_TIMEOUT_S)
+        sock.close()
+
+
 def serve(args: argparse.Namespace, registry: Registry | None = None, out: TextIO = sys.stderr) -> int:
+    """Run until interrupted, after printing where the mock is and each provider's client settings."""
     import uvicorn
 
     engine = Engine(registry, seed=args.seed, profile=args.profile, time_scale=args.time_scale)
-    app = create_app(engine=engine)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-
-    original_startup = server.startup
-
-    async def startup(sockets: object = None) -> None:
-        await original_startup(sockets=sockets)  # type: ignore[arg-type]
-        port = server.servers[0].sockets[0].getsockname()[1] if server.servers else args.port
-        base_url = f"http://{args.host}:{port}"
-        out.write(f"wan26 mock serving {', '.join(sorted(engine.dialects))} on {base_url} (admin: {base_url}/__wan26__/health)\n")
-        for provider, settings in client_settings(engine, base_url).items():
-            out.write(f"  {provider}: " + " ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
-        out.flush()
-
-    server.startup = startup  # type: ignore[method-assign]
-    server.run()
+    config, ca_file = _config(engine, args.host, args.tls, args.ca_dir)
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        out.write(f"wan26 mock: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
+        return 1
+    base_url = _base_url(args.host, sock, args.tls)
+    out.write(f"wan26 mock serving {', '.join(sorted(engine.dialects))} on {base_url} (admin: {base_url}{ADMIN_PREFIX}/health)\n")
+    if ca_file is not None:
+        out.write(f"  CA certificate: {ca_file} (trusted through SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)\n")
+    for provider, settings in client_settings(engine, base_url, ca_file).items():
+        out.write(f"  {provider}: " + " ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
+    out.flush()
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _config(engine: Engine, host: str, tls: bool, ca_dir: str | Path | None) -> tuple[uvicorn.Config, Path | None]:
+    """The uvicorn configuration, loaded; with TLS, a fresh leaf certificate from the local CA."""
+    import uvicorn
+
+    options: dict[str, Any] = {"log_level": "warning", "lifespan": "off"}
+    if not tls:
+        config = uvicorn.Config(create_app(engine=engine), **options)
+        config.load()
+        return config, None
+    from .tls import LocalCA
+
+    ca = LocalCA(ca_dir)
+    pem = ca.server_pem(host)
+    try:
+        config = uvicorn.Config(create_app(engine=engine), ssl_certfile=str(pem), **options)
+        config.load()  # reads the key now, so the file can go
+    finally:
+        pem.unlink(missing_ok=True)
+    return config, ca.ca_file
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _base_url(host: str, sock: socket.socket, tls: bool) -> str:
+    port = sock.getsockname()[1]
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # a wildcard is reached on loopback
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"{'https' if tls else 'http'}://{shown}:{port}"

@@ -6,13 +6,35 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from mockkit import CANARY, advance
 from wan26_mock import SCENARIO_HEADER, create_app
-from wan26core import Contract, ContractProvider, NativeError, Provider, Registry, Violation, builtin_contract, hookimpl
-from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, select_by_model
+from wan26_mock.jobs import JobStore
+from wan26core import (
+    Contract,
+    ContractProvider,
+    GenerationRequest,
+    NativeError,
+    Provider,
+    Reference,
+    Registry,
+    Violation,
+    builtin_contract,
+    hookimpl,
+)
+from wan26core.dialect import (
+    JobSnapshot,
+    MockRequest,
+    MockResponse,
+    Route,
+    StreamingDialect,
+    WebhookDialect,
+    credential,
+    select_by_model,
+)
 
 
 class ToyDialect:
@@ -195,3 +217,62 @@ def test_seeded_engines_are_reproducible() -> None:
 
 def test_health_lists_the_providers(client: TestClient) -> None:
     assert client.get("/__wan26__/health").json()["providers"] == ["toy/r2v"]
+
+
+# --- dropped connections --------------------------------------------------------------------------
+
+
+def test_connection_reset_raises_a_transport_error_and_takes_effect_only_with_after(client: TestClient) -> None:
+    with pytest.raises(httpx.TransportError):
+        client.post("/toy/tasks", json=BODY, headers={**AUTH, SCENARIO_HEADER: "connection_reset"})
+    assert client.get("/__wan26__/jobs").json()["jobs"] == []  # dropped before it reached the provider
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.post("/toy/tasks", json=BODY, headers={**AUTH, SCENARIO_HEADER: "connection_reset:after"})
+    assert len(client.get("/__wan26__/jobs").json()["jobs"]) == 1  # accepted, but the answer was lost
+    entries = client.get("/__wan26__/journal", params={"scenario": "connection_reset"}).json()["entries"]
+    assert [e["response"] for e in entries] == [{"streamed": "application/octet-stream"}] * 2
+
+
+def test_queued_connection_resets_hit_the_next_requests(client: TestClient) -> None:
+    assert client.post("/__wan26__/scenarios", json={"scenario": "connection_reset", "count": 1}).status_code == 200
+    with pytest.raises(httpx.TransportError):
+        client.post("/toy/tasks", json=BODY, headers=AUTH)
+    assert client.post("/toy/tasks", json=BODY, headers=AUTH).status_code == 200
+
+
+# --- when a job changes next (what status streams wait for) ---------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_snapshot_never_changes_before_the_jobs_next_change(seed: int) -> None:
+    contract = builtin_contract("fal/r2v-flash")
+    request = GenerationRequest(prompt="a dance", references=[Reference("a", "https://m.example/a.mp4", "video")])
+    store = JobStore(seed=seed, profile="fast")
+    job = store.create("fal/r2v-flash", contract, request, {}, 1000.0)
+
+    def seen(at: float) -> tuple[Any, ...]:
+        snap = store.snapshot(job, at, contract)
+        return snap.state, snap.queue_position, snap.logs
+
+    now, changes = 1000.0, 0
+    while (upcoming := job.next_change(now)) is not None:
+        assert upcoming > now - 1e-9
+        for step in range(1, 8):  # nothing visible changes strictly before the announced time
+            assert seen(now + (upcoming - now) * step / 8) == seen(now)
+        now, changes = max(upcoming, now) + 1e-9, changes + 1
+        assert changes < 500
+    assert seen(now)[0] == "succeeded" and job.ends_at() == job.finishes_at
+    assert changes >= job.positions + 50  # queue positions, then (about) every percent of progress
+    stuck = store.create("fal/r2v-flash", contract, request, {}, 1000.0)
+    stuck.outcome = "stuck"
+    assert stuck.next_change(1000.0) is None and stuck.ends_at() is None
+    stuck.cancelled_at = 1001.0
+    assert stuck.ends_at() == 1001.0 and stuck.next_change(1002.0) is None
+
+
+def test_a_dialect_without_the_optional_parts_serves_as_before(client: TestClient) -> None:
+    assert not isinstance(ToyDialect(), StreamingDialect) and not isinstance(ToyDialect(), WebhookDialect)
+    assert client.post("/toy/tasks?fal_webhook=http://127.0.0.1:9/hook", json=BODY, headers=AUTH).status_code == 200
+    assert client.get("/__wan26__/webhooks").json() == {"deliveries": []}
+    assert client.get("/.well-known/jwks.json").status_code == 404  # no contract publishes keys
+    assert client.post("/files/upload", content=b"x").status_code == 404  # nor fal's storage

@@ -16,7 +16,7 @@ from mockkit import CANARY, advance, mock_client
 from wan26_fal import DIALECT, FalDialect
 from wan26_mock import SCENARIO_HEADER
 from wan26core import Registry
-from wan26core.dialect import Dialect
+from wan26core.dialect import Dialect, StreamingDialect, WebhookDialect
 
 KEY = CANARY
 AUTH = {"Authorization": f"Key {KEY}"}
@@ -52,6 +52,7 @@ def status(client: TestClient, job: dict[str, Any], query: str = "") -> Any:
 
 def test_one_dialect_for_all_models_with_routes_from_the_contracts() -> None:
     assert isinstance(DIALECT, Dialect)
+    assert isinstance(DIALECT, StreamingDialect) and isinstance(DIALECT, WebhookDialect)  # the optional parts
     assert DIALECT.provider == "fal"
     routes = {(r.method, r.path): r.action for r in DIALECT.routes()}
     assert routes == {
@@ -59,6 +60,7 @@ def test_one_dialect_for_all_models_with_routes_from_the_contracts() -> None:
         ("POST", R2V): "submit",
         ("POST", I2V): "submit",
         ("GET", "/wan/v2.6/requests/{request_id}/status"): "status",
+        ("GET", "/wan/v2.6/requests/{request_id}/status/stream"): "stream",
         ("GET", "/wan/v2.6/requests/{request_id}"): "result",
         ("PUT", "/wan/v2.6/requests/{request_id}/cancel"): "cancel",
     }

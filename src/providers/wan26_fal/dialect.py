@@ -8,16 +8,25 @@ official python ``fal-client`` parses (it raises on a missing key), so the clien
   200 once ``COMPLETED``; ``queue_position`` for ``IN_QUEUE``; ``logs`` always for ``IN_PROGRESS``/``COMPLETED``
   (``[]`` when not asked for); ``metrics.inference_time`` and, for a failure, ``error``/``error_type`` when ``COMPLETED``;
 - result ``GET /{owner}/{alias}/requests/{id}`` -> the model output, or the native error of a failed request;
-- cancel ``PUT /{owner}/{alias}/requests/{id}/cancel`` -> 202 ``CANCELLATION_REQUESTED`` / 400 ``ALREADY_COMPLETED``.
+- cancel ``PUT /{owner}/{alias}/requests/{id}/cancel`` -> 202 ``CANCELLATION_REQUESTED`` / 400 ``ALREADY_COMPLETED``;
+- status stream ``GET /{owner}/{alias}/requests/{id}/status/stream[?logs=1]`` -> 200 ``text/event-stream``: one
+  ``data: {status JSON}`` event per change, the same body as the status route, and the stream ends after the
+  ``COMPLETED`` event (https://fal.ai/docs/inference-api/queue/status-stream; ``@fal-ai/client`` ``FalStream``
+  parses each ``data`` as JSON and resolves ``done()`` with the last one); ``: keep-alive`` comment lines while
+  nothing changes (the engine paces them);
+- webhook (``?fal_webhook=URL`` on submit): ``{request_id, gateway_request_id, status: OK|ERROR, payload[, error]}``,
+  ``payload`` being the result body, ``error`` ``"Invalid status code: <status>"`` (fal docs: Webhooks); the
+  engine signs and delivers it.
 
 fal-client knows only three status words, so a cancelled request reports ``COMPLETED`` with the error of
-fal's ``RequestCancelledException`` (``client_cancelled``, 499): an inference, no fal page shows that answer.
-The ``status/stream`` (SSE) route is not served yet. The dialect is pure: no I/O, no clock.
+fal's ``RequestCancelledException`` (``client_cancelled``, 499): an inference, no fal page shows that answer;
+its webhook, likewise inferred, is an ``ERROR`` with that body. The dialect is pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -25,7 +34,16 @@ from functools import cached_property
 from typing import Any
 
 from wan26core import Contract, NativeError, Violation, builtin_contract
-from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, json_body, select_by_path
+from wan26core.dialect import (
+    JobSnapshot,
+    MockRequest,
+    MockResponse,
+    Route,
+    StreamEvent,
+    credential,
+    json_body,
+    select_by_path,
+)
 from wan26core.validation import OPTION_FIELDS
 
 __all__ = ["CANCELLED", "FalDialect"]
@@ -34,6 +52,8 @@ __all__ = ["CANCELLED", "FalDialect"]
 CANCELLED = NativeError(499, "client_cancelled", "Request cancelled by the client.")
 _STILL_RUNNING = "Request is still in progress"
 _REQUEST_ID_HEADER = "x-fal-request-id"
+_EVENT_STREAM = "text/event-stream; charset=utf-8"
+_KEEPALIVE = b": keep-alive\n\n"
 _ERROR_TYPE_HEADER = "X-Fal-Error-Type"
 _JOB_ACTIONS = ("status", "stream", "result", "cancel")
 _INDEXED = re.compile(r"^references\[(\d+)\]")
@@ -63,8 +83,7 @@ class FalDialect:
         seen: set[tuple[str, str]] = set()
         for contract in self.contracts.values():
             table = contract.transport["routes"]
-            # "stream" (SSE) is left out until the engine can stream; fal-client (python) never uses it.
-            for action in ("submit", "status", "result", "cancel"):
+            for action in ("submit", "status", "stream", "result", "cancel"):
                 spec = table.get(action)
                 if spec is None:
                     continue
@@ -125,7 +144,9 @@ class FalDialect:
 
     # --- jobs -------------------------------------------------------------------------------------
     def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
-        body = {**self._urls(request, job), "status": "IN_QUEUE", "queue_position": job.queue_position}
+        body: dict[str, Any] = {**self._urls(request, job), "status": "IN_QUEUE", "queue_position": job.queue_position}
+        if request.query.get("fal_webhook"):  # fal docs (Webhooks): the answer then names the gateway request too
+            body["gateway_request_id"] = job.id
         return MockResponse(200, body, {_REQUEST_ID_HEADER: job.id})
 
     def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
@@ -180,6 +201,27 @@ class FalDialect:
         entry = contract.error("ALREADY_COMPLETED") if contract else None
         status = entry["http_status"] if entry else 400
         return MockResponse(status, {"status": "ALREADY_COMPLETED"}, {_REQUEST_ID_HEADER: job.id})
+
+    # --- status stream and webhooks ----------------------------------------------------------------
+    def stream_open(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+        headers = {"content-type": _EVENT_STREAM, "cache-control": "no-cache", _REQUEST_ID_HEADER: job.id}
+        return MockResponse(200, None, headers)
+
+    def stream_event(self, request: MockRequest, job: JobSnapshot) -> StreamEvent:
+        body = self.status(request, job).body
+        data = json.dumps(body, separators=(",", ":")).encode()
+        return StreamEvent(b"data: " + data + b"\n\n", final=body["status"] == "COMPLETED")
+
+    def stream_keepalive(self, request: MockRequest) -> bytes:
+        return _KEEPALIVE
+
+    def webhook(self, request: MockRequest, job: JobSnapshot, result: MockResponse) -> dict[str, Any]:
+        body: dict[str, Any] = {"request_id": job.id, "gateway_request_id": job.id}
+        if 200 <= result.status < 300:
+            body.update(status="OK", payload=result.body)
+        else:
+            body.update(status="ERROR", error=f"Invalid status code: {result.status}", payload=result.body)
+        return body
 
     # --- helpers ----------------------------------------------------------------------------------
     def _urls(self, request: MockRequest, job: JobSnapshot) -> dict[str, str]:

@@ -1,0 +1,122 @@
+"""Run every benchmark of bench/ and print one table of their figures.
+
+``python bench/run_all.py`` runs the full forms (a few minutes) and exits 1 when a target is missed;
+``--quick`` runs the bounded forms (seconds, for CI) and never fails on a figure, only on a broken benchmark.
+Each benchmark runs in its own process; its own report is shown with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from _common import HERE, PYTHON, RESULT_PREFIX, mib, table
+
+Row = list[str]
+
+
+def _poll_rows(r: dict[str, Any]) -> list[Row]:
+    rows = []
+    for name, p in r["providers"].items():
+        bare, mock = p["bare"], p["mock"]
+        rows.append(
+            [
+                f"status poll {name}: req/s mock / bare ({r['connections']} conns, {r['loadgen']}, {r['server_impl']})",
+                f"{mock['rps']:.0f} / {bare['rps']:.0f} = {p['ratio']:.2f}x",
+                f">= {r['target_ratio']}x",
+                _verdict(p["ratio"] >= r["target_ratio"]),
+            ]
+        )
+        latency = f"{mock['p50_us'] / 1000:.1f} / {mock['p99_us'] / 1000:.1f}"
+        baseline = f"{bare['p50_us'] / 1000:.1f} / {bare['p99_us'] / 1000:.1f}"
+        rows.append([f"status poll {name}: p50 / p99 ms, mock (bare)", f"{latency} ({baseline})", "", ""])
+    return rows
+
+
+def _memory_rows(r: dict[str, Any]) -> list[Row]:
+    return [
+        ["mock RSS, idle", mib(r["idle_rss_bytes"]), "", ""],
+        [
+            f"mock RSS, {r['jobs']:,} jobs in flight ({r['bytes_per_job'] / 1024:.1f} KiB/job)",
+            mib(r["loaded_rss_bytes"]),
+            f"<= {r['target_bytes'] / 1e6:.0f} MB",
+            _verdict(r["ok"]),
+        ],
+    ]
+
+
+def _sse_rows(r: dict[str, Any]) -> list[Row]:
+    return [
+        [
+            f"SSE status streams held at once (server CPU {r['hold_server_cpu']:.1%} while held)",
+            f"{r['held']:,} / {r['streams']:,}",
+            f"{r['streams']:,}, all COMPLETED",
+            _verdict(r["ok"]),
+        ],
+        [
+            "SSE: RSS per stream; open all; clock jump -> all closed",
+            f"{r['bytes_per_stream'] / 1024:.0f} KiB; {r['all_open_s']:.2f} s; {r['all_closed_s']:.2f} s",
+            "",
+            "",
+        ],
+    ]
+
+
+BENCHMARKS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
+    ("mock_poll.py", _poll_rows),
+    ("mock_memory.py", _memory_rows),
+    ("mock_sse.py", _sse_rows),
+]
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run_all.py", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="bounded forms, seconds each (CI)")
+    parser.add_argument("--no-check", action="store_true", help="exit 0 even when a target is missed")
+    parser.add_argument("--pure", action="store_true", help="servers without uvloop/httptools (asyncio + h11)")
+    parser.add_argument("--only", action="append", help="run only this benchmark (e.g. mock_poll); repeatable")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show each benchmark's own report")
+    parser.add_argument("--json", action="store_true", help="print the collected results as JSON after the table")
+    args = parser.parse_args(argv)
+    flags = [f for f, on in (("--quick", args.quick), ("--no-check", True), ("--pure", args.pure)) if on]
+    rows: list[Row] = []
+    results: dict[str, Any] = {}
+    broken = []
+    for script, summarise in BENCHMARKS:
+        name = script.removesuffix(".py")
+        if args.only and name not in args.only:
+            continue
+        began = time.monotonic()
+        done = subprocess.run([PYTHON, str(HERE / script), *flags], capture_output=True, text=True)
+        lines = [x for x in done.stdout.splitlines() if x.startswith(RESULT_PREFIX)]
+        if args.verbose or done.returncode != 0 or not lines:
+            sys.stdout.write(done.stdout + done.stderr)
+        if done.returncode != 0 or not lines:
+            broken.append(name)
+            rows.append([f"{name}: did not run (exit {done.returncode})", "", "", "BROKEN"])
+            continue
+        result = json.loads(lines[-1][len(RESULT_PREFIX) :])
+        result["wall_s"] = time.monotonic() - began
+        results[name] = result
+        rows.extend(summarise(result))
+    print(f"wan26 mock benchmarks ({'quick' if args.quick else 'full'} form)")
+    print(table(rows, ["figure", "measured", "target", ""]))
+    if args.json:
+        print(json.dumps(results, indent=2, sort_keys=True))
+    missed = [name for name, r in results.items() if not r.get("ok", True)]
+    if broken:
+        return 2
+    return 1 if missed and not (args.quick or args.no_check) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Streamed answers: server-sent status events paced by the virtual clock, files, and dropped connections.
+
+``Engine.handle`` returns a :class:`MockStream` (a :class:`MockResponse` whose body is an async
+iterator of bytes) where the answer is sent piece by piece; the Starlette app turns it into a
+``StreamingResponse`` and an in-process caller can iterate it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+
+from wan26core.dialect import MockResponse, StreamEvent
+
+from .wakeups import Notifier, WatchedClock
+
+__all__ = ["ConnectionAborted", "MockStream", "aborted", "file_chunks", "status_events"]
+
+_WAKE_MARGIN_S = 0.001  # wake just after a change is due, so that the next snapshot shows it
+_CHUNK = 256 * 1024
+
+
+class ConnectionAborted(httpx.RemoteProtocolError):
+    """Raised by a stream to drop the connection before the response is complete (the connection_reset fault).
+
+    On a socket the server closes the connection after the headers, so the client reads an incomplete
+    message (httpx: ``RemoteProtocolError``); in process the exception reaches the client as it is, an
+    ``httpx.TransportError`` like the one a real reset produces.
+    """
+
+
+@dataclass(frozen=True)
+class MockStream(MockResponse):
+    """A response sent in pieces: ``body`` is an ``AsyncIterator[bytes]``."""
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        body: AsyncIterator[bytes] = self.body
+        return body
+
+
+async def status_events(
+    *,
+    render: Callable[[], StreamEvent],
+    next_change: Callable[[], float | None],
+    clock: WatchedClock,
+    notifier: Notifier,
+    topic: str,
+    keepalive: bytes,
+    keepalive_s: float,
+) -> AsyncIterator[bytes]:
+    """Send ``render()`` whenever its bytes change, ``keepalive`` after ``keepalive_s`` real seconds of quiet,
+    and stop after a final event. Between changes it sleeps until the job's next change is due on the
+    virtual clock or a notification on ``topic`` (or a clock jump) arrives: no polling."""
+    last: bytes | None = None
+    quiet_until = time.monotonic() + keepalive_s
+    while True:
+        since = notifier.generation
+        event = render()
+        if event.data != last:
+            last = event.data
+            yield event.data
+            quiet_until = time.monotonic() + keepalive_s
+        if event.final:
+            return
+        until_change = clock.real_until(next_change())
+        until_keepalive = max(0.0, quiet_until - time.monotonic())
+        timeout = until_keepalive if until_change is None else min(until_change + _WAKE_MARGIN_S, until_keepalive)
+        woken = await notifier.wait(topic, timeout, since)
+        if not woken and time.monotonic() >= quiet_until:
+            yield keepalive
+            quiet_until = time.monotonic() + keepalive_s
+
+
+async def aborted() -> AsyncIterator[bytes]:
+    """A body that drops the connection before its first byte."""
+    for _ in ():  # an async generator that never yields
+        yield b""
+    raise ConnectionAborted("wan26 mock: the connection was reset (connection_reset fault)")
+
+
+async def file_chunks(path: Path, size: int = _CHUNK) -> AsyncIterator[bytes]:
+    """A file's bytes, read off the event loop."""
+    handle = await anyio.open_file(path, "rb")
+    async with handle:
+        while chunk := await handle.read(size):
+            yield chunk

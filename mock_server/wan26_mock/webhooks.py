@@ -1,0 +1,261 @@
+"""Webhooks: signed POSTs to the URL a job was submitted with, retried with backoff, visible in the admin API.
+
+Signing follows fal's documented scheme (https://docs.fal.ai/model-apis/model-endpoints/webhooks,
+"Verifying your webhook"): the headers ``X-Fal-Webhook-Request-Id``, ``-User-Id``, ``-Timestamp``
+(unix seconds, wall clock) and ``-Signature``, the hex ED25519 signature of
+``{request_id}\\n{user_id}\\n{timestamp}\\n{hex sha256 of the raw body}``. The public key is published as a
+JWKS (``kty`` OKP, ``crv`` Ed25519, base64url ``x``) at ``/.well-known/jwks.json``, the path of fal's
+``https://rest.alpha.fal.ai/.well-known/jwks.json``. Each engine signs with its own key, made at start.
+
+Delivery: one background task per event loop, started lazily by the engine, sleeps until the next
+delivery is due on the virtual clock (or a clock jump, a new webhook or a cancellation wakes it).
+A delivery fails on a connection error or a non-2xx answer and is retried on fal's documented
+policy ("10 times in the span of 2 hours"), doubling delays that add up to the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import heapq
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from .journal import redact_query
+from .wakeups import Notifier, WatchedClock
+
+__all__ = ["Delivery", "WebhookDispatcher", "WebhookSigner", "retry_delays", "signed_message"]
+
+TOPIC = "webhooks"
+REQUEST_ID = "X-Fal-Webhook-Request-Id"
+USER_ID = "X-Fal-Webhook-User-Id"
+TIMESTAMP = "X-Fal-Webhook-Timestamp"
+SIGNATURE = "X-Fal-Webhook-Signature"
+State = Literal["waiting", "due", "sending", "delivered", "failed"]
+
+
+def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
+    """The bytes a fal webhook signature covers."""
+    return "\n".join([request_id, user_id, timestamp, hashlib.sha256(body).hexdigest()]).encode()
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class WebhookSigner:
+    """An ED25519 key of this mock process, its JWKS and fal's signature headers."""
+
+    def __init__(self, key: Ed25519PrivateKey | None = None) -> None:
+        self._key = key or Ed25519PrivateKey.generate()
+        raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self._x = _b64url(raw)
+        # RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order, no whitespace
+        canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": self._x}, separators=(",", ":"), sort_keys=True)
+        self.kid = _b64url(hashlib.sha256(canonical.encode()).digest())
+
+    def __repr__(self) -> str:
+        return f"<WebhookSigner kid={self.kid}>"  # never the private key
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": self._x, "kid": self.kid, "use": "sig", "alg": "EdDSA"}]}
+
+    def sign(self, request_id: str, user_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+        stamp = str(timestamp)
+        signature = self._key.sign(signed_message(request_id, user_id, stamp, body)).hex()
+        return {REQUEST_ID: request_id, USER_ID: user_id, TIMESTAMP: stamp, SIGNATURE: signature}
+
+
+def retry_delays(retries: int, window_s: float) -> list[float]:
+    """``retries`` delays, each twice the one before, adding up to ``window_s``."""
+    if retries <= 0:
+        return []
+    base = window_s / (2**retries - 1)
+    return [base * 2**i for i in range(retries)]
+
+
+@dataclass
+class Attempt:
+    number: int
+    time: float  # virtual
+    sent_at: float  # wall clock, as in the timestamp header
+    status: int | None
+    error: str | None
+
+
+@dataclass
+class Delivery:
+    request_id: str
+    provider: str
+    url: str
+    delays: list[float]  # before each retry (virtual seconds)
+    state: State = "waiting"
+    due_at: float | None = None  # virtual time of the next attempt, once the job has ended
+    attempts: list[Attempt] = field(default_factory=list)
+    body: bytes | None = None
+
+    def view(self) -> dict[str, Any]:
+        payload: Any = None
+        if self.body is not None:
+            payload = json.loads(self.body)
+        return {
+            "request_id": self.request_id,
+            "provider": self.provider,
+            "url": _redacted(self.url),
+            "state": self.state,
+            "next_attempt_at": self.due_at if self.state == "due" else None,
+            "attempts": [vars(a) for a in self.attempts],
+            "payload": payload,
+        }
+
+
+class WebhookDispatcher:
+    """Delivers webhooks when their jobs end, from one background task started by :meth:`ensure_running`."""
+
+    def __init__(
+        self,
+        *,
+        clock: WatchedClock,
+        notifier: Notifier,
+        signer: WebhookSigner,
+        user_id: str,
+        ends_at: Callable[[str], float | None],
+        build: Callable[[str], Awaitable[bytes]],
+        timeout_s: float = 15.0,
+    ) -> None:
+        self.clock = clock
+        self.notifier = notifier
+        self.signer = signer
+        self.user_id = user_id
+        self._ends_at = ends_at  # request id -> when its job ends (virtual), None while it may not
+        self._build = build  # request id -> the payload bytes
+        self.timeout_s = timeout_s
+        self.deliveries: dict[str, Delivery] = {}
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self._task: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+
+    # --- bookkeeping ------------------------------------------------------------------------------
+    def add(self, request_id: str, provider: str, url: str, delays: list[float]) -> Delivery:
+        """Deliver to ``url`` once the job ends, retrying after each of ``delays`` (virtual seconds)."""
+        delivery = self.deliveries[request_id] = Delivery(request_id, provider, url, delays)
+        self._schedule_end(delivery)
+        self.notifier.notify(TOPIC)
+        return delivery
+
+    def job_changed(self, request_id: str) -> None:
+        """A job's end moved (it was cancelled): reschedule its delivery."""
+        delivery = self.deliveries.get(request_id)
+        if delivery is not None and delivery.state == "waiting":
+            self._schedule_end(delivery)
+            self.notifier.notify(TOPIC)
+
+    def views(self, request_id: str | None = None) -> list[dict[str, Any]]:
+        return [d.view() for d in self.deliveries.values() if request_id in (None, d.request_id)]
+
+    def pending(self) -> int:
+        return sum(d.state not in ("delivered", "failed") for d in self.deliveries.values())
+
+    def clear(self) -> None:
+        self.deliveries.clear()
+        self._heap.clear()
+
+    def _schedule_end(self, delivery: Delivery) -> None:
+        end = self._ends_at(delivery.request_id)
+        if end is not None:
+            heapq.heappush(self._heap, (end, next(self._seq), delivery.request_id))
+
+    # --- the background task ----------------------------------------------------------------------
+    def ensure_running(self) -> None:
+        """Start the dispatcher in the running loop unless one is alive (its previous loop may have ended)."""
+        loop = asyncio.get_running_loop()
+        task = self._task
+        if task is not None and not task.done() and (task.get_loop() is loop or task.get_loop().is_running()):
+            return
+        for delivery in self.deliveries.values():  # attempts that died with an old loop start again
+            if delivery.state == "sending":
+                delivery.state = "due"
+                delivery.due_at = self.clock.now()
+                heapq.heappush(self._heap, (delivery.due_at, next(self._seq), delivery.request_id))
+        self._task = loop.create_task(self._run(), name="wan26-mock-webhooks")
+
+    async def _run(self) -> None:
+        while True:
+            since = self.notifier.generation
+            now = self.clock.now()
+            while self._heap and self._heap[0][0] <= now:
+                _, _, request_id = heapq.heappop(self._heap)
+                self._start_if_due(request_id, now)
+            wake = self._heap[0][0] if self._heap else None
+            await self.notifier.wait(TOPIC, self.clock.real_until(wake), since)
+
+    def _start_if_due(self, request_id: str, now: float) -> None:
+        delivery = self.deliveries.get(request_id)
+        if delivery is None or delivery.state in ("sending", "delivered", "failed"):
+            return  # a stale heap entry
+        if delivery.state == "waiting":
+            end = self._ends_at(request_id)
+            if end is None or end > now:  # the entry was for an end that moved
+                return
+        elif delivery.due_at is None or delivery.due_at > now:
+            return
+        delivery.state = "sending"
+        task = asyncio.get_running_loop().create_task(self._attempt(delivery))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        number = len(delivery.attempts) + 1
+        status: int | None = None
+        error: str | None = None
+        try:
+            if delivery.body is None:  # built once (the output video may be made now): every retry sends the same bytes
+                delivery.body = await self._build(delivery.request_id)
+        except Exception as exc:  # the job vanished (a reset) or its output could not be made
+            delivery.attempts.append(Attempt(number, self.clock.now(), time.time(), None, f"no payload: {exc!r}"))
+            delivery.state, delivery.due_at = "failed", None
+            return
+        sent_at = time.time()
+        try:
+            headers = {
+                "content-type": "application/json",
+                "user-agent": "wan26-mock-webhooks",
+                **self.signer.sign(delivery.request_id, self.user_id, int(sent_at), delivery.body),
+            }
+            async with httpx.AsyncClient(timeout=self.timeout_s, trust_env=False) as client:
+                response = await client.post(delivery.url, content=delivery.body, headers=headers)
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"the receiver answered HTTP {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        now = self.clock.now()
+        delivery.attempts.append(Attempt(number, now, sent_at, status, error))
+        if error is None:
+            delivery.state, delivery.due_at = "delivered", None
+        elif number <= len(delivery.delays):
+            delivery.state, delivery.due_at = "due", now + delivery.delays[number - 1]
+            heapq.heappush(self._heap, (delivery.due_at, next(self._seq), delivery.request_id))
+        else:
+            delivery.state, delivery.due_at = "failed", None
+        self.notifier.notify(TOPIC)
+
+
+def _redacted(url: str) -> str:
+    """The URL with secret-looking query values hidden (a receiver may carry a token in its URL)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query: Mapping[str, str] = redact_query(dict(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit(parts._replace(query=urlencode(query, safe="[]")))

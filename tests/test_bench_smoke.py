@@ -1,0 +1,30 @@
+"""The benchmarks in bench/ keep running: the quick memory benchmark, through the one-command runner."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def test_the_quick_memory_benchmark_runs_and_prints_sane_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run_all.py"), "--quick", "--only", "mock_memory", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    table, _, raw = done.stdout.partition("\n{")
+    assert "mock RSS, idle" in table and "1,000 jobs in flight" in table, done.stdout
+    result = json.loads("{" + raw)["mock_memory"]
+    assert result["jobs"] == 1000
+    idle, loaded = result["idle_rss_bytes"], result["loaded_rss_bytes"]
+    assert 10 * 2**20 < idle < 2**30, idle  # a Python process with Starlette and the plugins loaded
+    assert idle < loaded < idle + 200 * 2**20, (idle, loaded)  # 1,000 jobs cost something, and not much
+    assert math.isclose(result["bytes_per_job"], (loaded - idle) / 1000)
+    assert result["submit_rate"] > 0
