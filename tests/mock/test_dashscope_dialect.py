@@ -276,3 +276,10 @@ def test_the_journal_never_holds_the_key(client: TestClient) -> None:
     assert journal.status_code == 200
     assert journal.json()["entries"]
     assert CANARY not in journal.text
+
+
+def test_a_trailing_slash_reaches_the_task_as_the_asyncio_sdk_sends_it(client: TestClient) -> None:
+    task_id = submit(client).json()["output"]["task_id"]
+    response = client.get(TASK.format(task_id) + "/", headers=AUTH)
+    assert response.status_code == 200
+    assert response.json()["output"]["task_id"] == task_id
