@@ -1,0 +1,156 @@
+"""The OpenAPI document of the mock's surface, served by the mock, and a bounded Schemathesis run against the app.
+
+Schemathesis (positive data): no server errors, every documented response conforms to its schema, the headers
+the official clients read are there. Negative data: no server errors, and schema-violating requests are refused,
+except where the mock is known to be lenient (``MOCK_ACCEPTS_INVALID``, reported, not hidden).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import negative_data_rejection, response_headers_conformance, response_schema_conformance
+from starlette.testclient import TestClient
+
+from support import CONTRACTS, builtin_registry
+from wan26_mock import Engine, create_app
+from wan26core.openapi import openapi_document, surfaces
+
+MAX_EXAMPLES = 6
+AUTH = {"fal": "Key wan26-test", "aimlapi": "Bearer wan26-test", "dashscope": "Bearer wan26-test", "vtrix": "Bearer wan26-test"}
+#: Submit routes where the mock takes bodies the contract's request schema refuses (reported to the mock's owners).
+#: The mock checks what its rules need (wan26core.wire.check_wire), not the JSON types of the wire fields:
+#: fal/i2v answers 200 to {"prompt": "a cat", "image_url": false}; fal/r2v-flash to
+#: {"prompt": "Character1 waves", "video_urls": ["https://x.example/a.mp4"], "enable_safety_checker": [422]};
+#: fal/r2v to {..., "negative_prompt": 5}; AI/ML API to {..., "seed": "12"} (digit strings become integers);
+#: Vtrix to {"model": "wan26_r2v", "input": {"prompt": "", "reference_urls": [...]}} and to an object audio_url,
+#: and Vtrix refuses reference lists inside a 200 body ({status: failed, error}), which reads as accepted.
+MOCK_ACCEPTS_INVALID = {
+    "POST /wan/v2.6/reference-to-video",
+    "POST /wan/v2.6/reference-to-video/flash",
+    "POST /wan/v2.6/image-to-video",
+    "POST /v2/video/generations",
+    "POST /model/v1/generation",
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(builtin_registry(), seed=3, frozen_clock=True)
+
+
+@pytest.fixture(scope="module")
+def document(engine: Engine) -> dict[str, Any]:
+    dialects, contracts = surfaces(builtin_registry())
+    return openapi_document(dialects, contracts, server_url="http://mock.test")
+
+
+def test_every_route_the_mock_serves_is_documented(engine: Engine, document: dict[str, Any]) -> None:
+    for dialect in engine.dialects.values():
+        for route in dialect.routes():
+            operation = document["paths"][route.path.split("?")[0]][route.method.lower()]
+            assert operation["tags"] == [dialect.provider]
+            assert operation["security"] == [{f"{dialect.provider}_key": []}]
+            assert set(operation["x-wan26-contracts"]) <= set(CONTRACTS)
+    status = document["paths"]["/v2/video/generations"]["get"]
+    assert status["parameters"] == [
+        {"name": "generation_id", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}}
+    ]
+
+
+def test_request_bodies_and_responses_come_from_the_contracts(document: dict[str, Any]) -> None:
+    flash = document["paths"]["/wan/v2.6/reference-to-video/flash"]["post"]
+    expected = {k: v for k, v in CONTRACTS["fal/r2v-flash"].request_schema.items() if k != "$schema"}
+    assert flash["requestBody"]["content"]["application/json"]["schema"] == expected
+    assert flash["x-wan26-contracts"] == ["fal/r2v-flash"]
+    dashscope = document["paths"]["/api/v1/services/aigc/video-generation/video-synthesis"]["post"]
+    models = {
+        s["properties"]["model"]["const"] for s in dashscope["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    }
+    assert models == {"wan2.6-r2v", "wan2.6-r2v-flash", "wan2.6-i2v"}
+    assert {"name": "X-DashScope-Async", "in": "header", "required": True, "schema": {"type": "string", "enum": ["enable"]}} in (
+        dashscope["parameters"]
+    )
+    result = document["paths"]["/wan/v2.6/requests/{request_id}"]["get"]["responses"]
+    assert result["200"]["headers"] == {"x-fal-request-id": {"required": True, "schema": {"type": "string"}}}
+    assert result["200"]["content"]["application/json"]["schema"]["required"] == ["video", "seed"]
+    assert {"401", "422", "429", "504"} <= set(result)
+    stream = document["paths"]["/wan/v2.6/requests/{request_id}/status/stream"]["get"]["responses"]["200"]
+    assert list(stream["content"]) == ["text/event-stream"]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["fal_key"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schemes["fal_key"]["description"],
+    }
+    assert schemes["dashscope_key"]["scheme"] == "bearer"
+
+
+def test_the_mock_serves_the_document(engine: Engine, document: dict[str, Any]) -> None:
+    with TestClient(create_app(engine=engine), base_url="http://mock.test") as client:
+        served = client.get("/__wan26__/openapi.json")
+    assert served.status_code == 200 and served.json() == document
+
+
+def _schema(engine: Engine) -> Any:
+    schema = schemathesis.openapi.from_asgi("/__wan26__/openapi.json", create_app(engine=engine))
+
+    @schema.auth(refresh_interval=None)
+    class _MockKey:
+        """Each provider's own scheme (the mock checks its form only)."""
+
+        def get(self, case: Any, context: Any) -> str:
+            return AUTH[case.operation.definition.raw["tags"][0]]
+
+        def set(self, case: Any, data: str, context: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": data}
+
+    return schema
+
+
+def _run(engine: Engine, mode: GenerationMode, checks: list[Any]) -> dict[str, set[str]]:
+    """Failure codes per operation, over every operation, with bounded, derandomized examples."""
+    failures: dict[str, set[str]] = {}
+    for result in _schema(engine).get_all_operations():
+        operation = result.ok()
+        found = failures.setdefault(operation.label, set())
+
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def probe(case: Any) -> None:
+            try:
+                case.call_and_validate(checks=checks)
+            except FailureGroup as group:
+                found.update(f.code for f in group.exceptions)  # noqa: B023 - probe runs inside this iteration
+            except Failure as failure:
+                found.add(failure.code)  # noqa: B023
+
+        probe()
+    return {label: codes for label, codes in failures.items() if codes}
+
+
+def test_schemathesis_valid_requests_get_conforming_answers(engine: Engine) -> None:
+    failures = _run(
+        engine, GenerationMode.POSITIVE, [not_a_server_error, response_schema_conformance, response_headers_conformance]
+    )
+    assert failures == {}
+
+
+def test_schemathesis_invalid_requests_are_refused_without_server_errors(engine: Engine) -> None:
+    failures = _run(engine, GenerationMode.NEGATIVE, [not_a_server_error, negative_data_rejection])
+    unexpected = {op: codes for op, codes in failures.items() if op not in MOCK_ACCEPTS_INVALID or codes != {"ST201"}}
+    assert unexpected == {}, "ST201: a schema-violating request was accepted; ST1xx: a server error"
