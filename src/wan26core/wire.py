@@ -26,6 +26,7 @@ def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
     problems: list[Violation] = []
     if not isinstance(body, dict):
         raise ValidationError([_shape("$", "the body must be a JSON object", contract)], provider=contract.id)
+    problems += _schema_types(body, contract)
     fields = contract.wire_fields
     prompt = get_path(body, fields["prompt"])
     if prompt is None and contract.limits["prompt"].get("required", True):
@@ -89,6 +90,28 @@ def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None,
     found = validate(request, contract)
     refused = [v for v in found if v.severity == "error" and v.native is not None and not v.rule.startswith(_WAN26_ONLY)]
     return request, refused
+
+
+def _schema_types(body: dict[str, Any], contract: Contract) -> list[Violation]:
+    """Values of the wrong JSON type, or empty where the schema sets a minimum length, per the request schema.
+
+    Limits and enums are left to :func:`validate`, which names the contract rule. A string of digits for an
+    integer is accepted (AI/ML API's own page code sends ``"duration": "5"``; the contract records the conflict).
+    """
+    from jsonschema import Draft202012Validator
+
+    out: list[Violation] = []
+    for error in Draft202012Validator(contract.request_schema).iter_errors(body):
+        if error.validator not in ("type", "minLength"):
+            continue
+        expected = error.validator_value
+        digits = isinstance(error.instance, str) and error.instance.lstrip("-").isdigit()
+        if error.validator == "type" and digits and "integer" in (expected if isinstance(expected, list) else [expected]):
+            continue
+        path = ".".join(str(p) for p in error.absolute_path) or "$"
+        what = f"must be of type {expected}" if error.validator == "type" else f"must have at least {expected} character(s)"
+        out.append(_shape(path, f"{path} {what}", contract))
+    return out
 
 
 def _shape(path: str, message: str, contract: Contract, rule: str = "request.type") -> Violation:

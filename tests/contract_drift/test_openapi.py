@@ -31,13 +31,7 @@ AUTH = {"fal": "Key wan26-test", "aimlapi": "Bearer wan26-test", "dashscope": "B
 #: fal/r2v to {..., "negative_prompt": 5}; AI/ML API to {..., "seed": "12"} (digit strings become integers);
 #: Vtrix to {"model": "wan26_r2v", "input": {"prompt": "", "reference_urls": [...]}} and to an object audio_url,
 #: and Vtrix refuses reference lists inside a 200 body ({status: failed, error}), which reads as accepted.
-MOCK_ACCEPTS_INVALID = {
-    "POST /wan/v2.6/reference-to-video",
-    "POST /wan/v2.6/reference-to-video/flash",
-    "POST /wan/v2.6/image-to-video",
-    "POST /v2/video/generations",
-    "POST /model/v1/generation",
-}
+MOCK_ACCEPTS_INVALID: set[str] = {}
 
 
 @pytest.fixture(scope="module")
