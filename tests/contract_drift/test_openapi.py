@@ -2,7 +2,7 @@
 
 Schemathesis (positive data): no server errors, every documented response conforms to its schema, the headers
 the official clients read are there. Negative data: no server errors, and schema-violating requests are refused,
-except where the mock is known to be lenient (``MOCK_ACCEPTS_INVALID``, reported, not hidden).
+with any known leniency listed in ``MOCK_ACCEPTS_INVALID`` (now none).
 """
 
 from __future__ import annotations
@@ -24,14 +24,9 @@ from wan26core.openapi import openapi_document, surfaces
 
 MAX_EXAMPLES = 6
 AUTH = {"fal": "Key wan26-test", "aimlapi": "Bearer wan26-test", "dashscope": "Bearer wan26-test", "vtrix": "Bearer wan26-test"}
-#: Submit routes where the mock takes bodies the contract's request schema refuses (reported to the mock's owners).
-#: The mock checks what its rules need (wan26core.wire.check_wire), not the JSON types of the wire fields:
-#: fal/i2v answers 200 to {"prompt": "a cat", "image_url": false}; fal/r2v-flash to
-#: {"prompt": "Character1 waves", "video_urls": ["https://x.example/a.mp4"], "enable_safety_checker": [422]};
-#: fal/r2v to {..., "negative_prompt": 5}; AI/ML API to {..., "seed": "12"} (digit strings become integers);
-#: Vtrix to {"model": "wan26_r2v", "input": {"prompt": "", "reference_urls": [...]}} and to an object audio_url,
-#: and Vtrix refuses reference lists inside a 200 body ({status: failed, error}), which reads as accepted.
-MOCK_ACCEPTS_INVALID: set[str] = {}
+#: Submit routes where the mock may take bodies the contract's request schema refuses. Empty since check_wire
+#: reads the schema's JSON types (it used to answer 200 to fal/i2v {"prompt": "a cat", "image_url": false}).
+MOCK_ACCEPTS_INVALID: set[str] = set()
 
 
 @pytest.fixture(scope="module")
