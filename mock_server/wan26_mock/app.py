@@ -1,31 +1,45 @@
-"""The Starlette app around the engine: one catch-all route, the engine decides the rest.
+"""The ASGI app around the engine: every HTTP request goes to ``Engine.handle``, the engine decides the rest.
 
-A :class:`~wan26_mock.streams.MockStream` answer becomes a ``StreamingResponse``; when its body raises
-:class:`~wan26_mock.streams.ConnectionAborted` (the connection_reset fault) the server drops the
-connection after the headers, and in process the exception reaches the client as a transport error.
+``create_app`` returns a Starlette application (``app.state.engine``, lifespan, Starlette's and httpx's test
+clients), but its HTTP requests skip Starlette's routing, ``Request`` and ``Response``: status polls are the
+mock's hot path (``bench/mock_poll.py``), so a plain ASGI endpoint builds the :class:`MockRequest` straight
+from the scope and sends the answer with two ``send`` calls. A :class:`~wan26_mock.streams.MockStream` answer
+goes out as a ``StreamingResponse``; when its body raises :class:`~wan26_mock.streams.ConnectionAborted` (the
+connection_reset fault) the server drops the connection after the headers, and in process the exception
+reaches the client as a transport error.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.datastructures import URL
+from starlette.requests import ClientDisconnect
+from starlette.responses import StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from wan26core import Registry
-from wan26core.dialect import MockRequest, MockResponse
+from wan26core.dialect import MockRequest
 
+from .encoding import to_wire
 from .engine import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Engine
 from .jobs import Profile
 from .streams import ConnectionAborted, MockStream
 
-__all__ = ["create_app"]
+__all__ = ["MockApp", "create_app"]
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+_BODY_LIMIT = max(MAX_BODY_BYTES, MAX_UPLOAD_BYTES) + 1  # past it, the engine only needs to know the body is too big
+_MEMO_SIZE = 256  # distinct query strings and hosts remembered (bounded: clients choose them)
+_NO_QUERY: Mapping[str, str] = MappingProxyType({})
+_ODD_PATH = re.compile(r"[?#\\\t\r\n]")  # characters Starlette's URL would escape or drop from a path
 
 
 def create_app(
@@ -36,56 +50,116 @@ def create_app(
     time_scale: float = 1.0,
     frozen_clock: bool = False,
     engine: Engine | None = None,
-) -> Starlette:
+) -> MockApp:
     """A mock of every registered provider that has a dialect; ``app.state.engine`` is the engine."""
     engine = engine or Engine(registry, seed=seed, profile=profile, time_scale=time_scale, frozen_clock=frozen_clock)
     _quiet_injected_resets()
+    return MockApp(engine)
 
-    async def endpoint(request: Request) -> Response:
-        body = await _read_body(request)
-        incoming = MockRequest(
-            method=request.method,
-            path=request.url.path,
-            query=dict(request.query_params),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=body,
-            base_url=f"{request.url.scheme}://{request.url.netloc}",
+
+class MockApp(Starlette):
+    """A Starlette app with one catch-all route. HTTP requests go to it directly unless middleware or exception
+    handlers were added to the app, which then see them through Starlette's own stack."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.endpoint = MockEndpoint(engine)
+        super().__init__(routes=[Route("/{path:path}", self.endpoint, methods=_METHODS)])
+        self.state.engine = engine
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.user_middleware and not self.exception_handlers:
+            scope["app"] = self
+            await self.endpoint(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+class MockEndpoint:
+    """The ASGI endpoint: scope -> :class:`MockRequest` -> ``Engine.handle`` -> ``send``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queries: dict[bytes, Mapping[str, str]] = {}
+        self._base_urls: dict[tuple[str, bytes | None, Any], str] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers: dict[str, str] = {}
+        host: bytes | None = None
+        has_body = False
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            headers[name] = raw_value.decode("latin-1")
+            if raw_name == b"host" and host is None:  # the first, as Starlette's URL reads it
+                host = raw_value
+            elif name == "content-length" or name == "transfer-encoding":
+                has_body = True
+        request = MockRequest(
+            method=scope["method"],
+            path=self._path(scope),
+            query=self._query(scope.get("query_string", b"")),
+            headers=headers,
+            body=await _read_body(receive) if has_body else b"",
+            base_url=self._base_url(scope, host),
         )
-        return to_starlette(await engine.handle(incoming))
+        response = await self.engine.handle(request)
+        if isinstance(response, MockStream):
+            await StreamingResponse(response.chunks(), status_code=response.status, headers=dict(response.headers))(
+                scope, receive, send
+            )
+            return
+        wire = to_wire(response)
+        await send({"type": "http.response.start", "status": wire.status, "headers": wire.headers})
+        await send({"type": "http.response.body", "body": wire.body})
 
-    app = Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
-    app.state.engine = engine
-    return app
+    def _path(self, scope: Scope) -> str:
+        path: str = scope["path"]
+        if scope.get("root_path") or _ODD_PATH.search(path):
+            return URL(scope=scope).path  # rare: exactly what Starlette's request.url.path says
+        return path
+
+    def _query(self, raw: bytes) -> Mapping[str, str]:
+        """The query (the last of repeated names wins), parsed as Starlette's ``QueryParams``; read-only, as
+        requests with the same query string share it."""
+        if not raw:
+            return _NO_QUERY
+        query = self._queries.get(raw)
+        if query is None:
+            query = MappingProxyType(dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)))
+            if len(self._queries) >= _MEMO_SIZE:
+                self._queries.clear()
+            self._queries[raw] = query
+        return query
+
+    def _base_url(self, scope: Scope, host: bytes | None) -> str:
+        """``scheme://host[:port]`` as Starlette's ``request.url`` gives it, remembered per scheme, Host and server."""
+        server = scope.get("server")
+        key = (scope.get("scheme", "http"), host, tuple(server) if server is not None else None)
+        base_url = self._base_urls.get(key)
+        if base_url is None:
+            headers = [(b"host", host)] if host is not None else []
+            url = URL(scope={"type": "http", "scheme": key[0], "server": server, "path": "/", "headers": headers})
+            base_url = f"{url.scheme}://{url.netloc}"
+            if len(self._base_urls) >= _MEMO_SIZE:
+                self._base_urls.clear()
+            self._base_urls[key] = base_url
+        return base_url
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(receive: Receive) -> bytes:
     chunks = []
     size = 0
-    limit = max(MAX_BODY_BYTES, MAX_UPLOAD_BYTES) + 1
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:  # keep memory bounded: the engine only needs to know it is too big
+        if size > _BODY_LIMIT:  # keep memory bounded: the engine only needs to know it is too big
             break
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return b"".join(chunks)
-
-
-def to_starlette(response: MockResponse) -> Response:
-    headers = dict(response.headers)
-    if isinstance(response, MockStream):
-        return StreamingResponse(response.chunks(), status_code=response.status, headers=headers)
-    body: Any = response.body
-    if isinstance(body, (bytes, bytearray)):
-        content = bytes(body)
-    elif isinstance(body, str):
-        content = body.encode()
-        headers.setdefault("content-type", "text/plain; charset=utf-8")
-    elif body is None and response.status in (204, 304):
-        content = b""
-    else:
-        content = json.dumps(body, separators=(",", ":")).encode()
-        headers.setdefault("content-type", "application/json")
-    return Response(content, status_code=response.status, headers=headers)
 
 
 class _InjectedReset(logging.Filter):

@@ -5,6 +5,12 @@ what all providers share. ``Engine.handle`` is transport-free, so the same engin
 (through the Starlette app) and in-process httpx routes. It also owns what needs waiting: status
 streams (a :class:`~wan26_mock.streams.MockStream` paced by the virtual clock), webhook delivery
 (a background task started lazily in the running loop) and uploaded files.
+
+Status polls are the hot path. A dialect that declares ``cacheable = True`` promises that its status and
+result answers depend only on the request's method, path, query and base URL and on the job snapshot; the
+engine then keeps the last answer rendered for each job, encoded, and reuses it while the request and the
+job's phase (:meth:`~wan26_mock.jobs.Job.phase`: state, queue position, progress, cancellation, outcome,
+video) are unchanged, so a cancel or a clock jump ends the reuse by itself.
 """
 
 from __future__ import annotations
@@ -36,8 +42,10 @@ from wan26core.dialect import (
 )
 from wan26core.wire import check_wire
 
+from .encoding import EncodedResponse, encoded
 from .faults import SCENARIO_HEADER, SCENARIOS, Fault, FaultQueue, parse_scenario
 from .jobs import Job, JobStore, Profile
+from .journal import MAX_BODY as JOURNAL_MAX_BODY
 from .journal import Journal
 from .outputs import OutputShape, OutputStore
 from .storage import DEFAULT_CAP, TOKEN_PATH, FalStorage
@@ -65,6 +73,7 @@ class _Route:
     pattern: re.Pattern[str]
     dialect: Dialect
     action: str
+    cacheable: bool  # the dialect's status/result answers may be reused while the job's phase holds
 
 
 class Engine:
@@ -96,10 +105,13 @@ class Engine:
             self.dialects.setdefault(dialect.provider, dialect)
             self.contracts.setdefault(dialect.provider, {})[provider_id] = provider.contract
         self.routes = [
-            _Route(route.method.upper(), _compile(route.path), dialect, route.action)
+            _Route(route.method.upper(), _compile(route.path), dialect, route.action, _cacheable(dialect))
             for dialect in self.dialects.values()
             for route in dialect.routes()
         ]
+        self._routes_by_method: dict[str, list[_Route]] = {}
+        for known in self.routes:
+            self._routes_by_method.setdefault(known.method, []).append(known)
         self.notifier = Notifier()
         self.clock = WatchedClock(self.notifier, scale=time_scale, frozen=frozen_clock)
         self.jobs = JobStore(seed=seed, profile=profile)
@@ -144,8 +156,9 @@ class Engine:
         action: str | None = None
         job_id: str | None = None
         fault: Fault | None = None
+        now = self.clock.now()  # once: the instant the request arrived, for routing, the job and the journal
         try:
-            match = self._match(request)
+            match = self._match(request.method.upper(), request.path)
             if request.path in self._jwks_paths and request.method.upper() == "GET":
                 action, response = "jwks", MockResponse(200, self.signer.jwks(), {"cache-control": "max-age=3600"})
             elif match is None and self.storage is not None and self.storage.handles(request.path):
@@ -164,13 +177,13 @@ class Engine:
                     request.body,
                     request.base_url,
                     params,
-                    now=self.clock.now(),
+                    now=now,
                 )
                 response, provider, job_id, fault = await self._dispatch(route, request)
         except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly
             response = MockResponse(500, {"detail": f"wan26 mock internal error: {exc!r}"}, {"x-wan26-mock-bug": "1"})
         self.journal.record(
-            time=self.clock.now(),
+            time=now,
             method=request.method,
             path=request.path,
             query=request.query,
@@ -186,18 +199,18 @@ class Engine:
         return response
 
     # --- provider routes --------------------------------------------------------------------------
-    def _match(self, request: MockRequest) -> tuple[_Route, dict[str, str]] | None:
+    def _match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
+        routes = self._routes_by_method.get(method)
+        if not routes:
+            return None
+        for route in routes:
+            found = route.pattern.fullmatch(path)
+            if found:
+                return route, found.groupdict()
         # a trailing slash is tolerated: dashscope's asyncio client polls ``/api/v1/tasks/{id}/``
         # (dashscope/aigc/video_synthesis.py AioVideoSynthesis.wait) and the service answers it
-        paths = (
-            (request.path, request.path.rstrip("/")) if len(request.path) > 1 and request.path.endswith("/") else (request.path,)
-        )
-        for path in paths:
-            for route in self.routes:
-                if route.method == request.method.upper():
-                    found = route.pattern.fullmatch(path)
-                    if found:
-                        return route, found.groupdict()
+        if len(path) > 1 and path.endswith("/"):
+            return self._match(method, path.rstrip("/"))
         return None
 
     async def _dispatch(self, route: _Route, request: MockRequest) -> tuple[MockResponse, str | None, str | None, Fault | None]:
@@ -221,17 +234,18 @@ class Engine:
             provider = job.provider
         fault = self._fault(request, provider, route.action)
         contract = contracts[provider]
-        early = await self._early_fault(fault, dialect, request, contract)
+        early = await self._early_fault(fault, dialect, request, contract) if fault is not None else None
         if early is not None:
             return early, provider, job.id if job else None, fault
+        now = request.now if fault is None else self.clock.now()  # a fault may have slept meanwhile
         if route.action == "submit":
-            response, job = self._submit(dialect, request, provider, contract, fault)
+            response, job = self._submit(dialect, request, provider, contract, fault, now)
         elif route.action == "stream":
             assert job is not None
             response = self._stream(dialect, request, job, contract)
         else:
             assert job is not None
-            response = await self._job_action(route.action, dialect, request, job, contract)
+            response = await self._job_action(route, request, job, contract, now)
         if fault is not None and fault.name == "timeout_after_accept":
             await asyncio.sleep(fault.number if fault.number is not None else 30.0)
         if fault is not None and fault.name == "malformed" and not isinstance(response, MockStream):
@@ -245,7 +259,7 @@ class Engine:
         header = request.headers.get(SCENARIO_HEADER)
         if header:
             return parse_scenario(header)
-        return self.faults.take(provider, action)
+        return self.faults.take(provider, action) if self.faults else None
 
     async def _early_fault(
         self, fault: Fault | None, dialect: Dialect, request: MockRequest, contract: Contract
@@ -279,7 +293,7 @@ class Engine:
         return None
 
     def _submit(
-        self, dialect: Dialect, request: MockRequest, provider: str, contract: Contract, fault: Fault | None
+        self, dialect: Dialect, request: MockRequest, provider: str, contract: Contract, fault: Fault | None, now: float
     ) -> tuple[MockResponse, Job | None]:
         if len(request.body) > MAX_BODY_BYTES:
             return dialect.invalid(request, contract, [_shape(contract, f"the body is over {MAX_BODY_BYTES} bytes")]), None
@@ -289,7 +303,7 @@ class Engine:
         canonical, violations = check_wire(body, contract)
         if violations or canonical is None:
             return dialect.invalid(request, contract, violations), None
-        job = self.jobs.create(provider, contract, canonical, body, self.clock.now())
+        job = self.jobs.create(provider, contract, canonical, body, now)
         if fault is not None:
             if fault.name == "stuck":
                 job.outcome = "stuck"
@@ -302,12 +316,10 @@ class Engine:
         if job.webhook_url is not None and isinstance(dialect, WebhookDialect):
             self.webhooks.add(job.id, provider, job.webhook_url, self._retry_delays(contract))
             self.webhooks.ensure_running()
-        return dialect.submitted(request, self.jobs.snapshot(job, self.clock.now(), contract)), job
+        return dialect.submitted(request, self.jobs.snapshot(job, now, contract)), job
 
-    async def _job_action(
-        self, action: str, dialect: Dialect, request: MockRequest, job: Job, contract: Contract
-    ) -> MockResponse:
-        now = self.clock.now()
+    async def _job_action(self, route: _Route, request: MockRequest, job: Job, contract: Contract, now: float) -> MockResponse:
+        action, dialect = route.action, route.dialect
         if action == "cancel":
             state = job.state_at(now)
             accepted = state in ("queued", "running") and _cancellable(contract, state)
@@ -316,12 +328,23 @@ class Engine:
                 self.notifier.notify(job.id)
                 self.webhooks.job_changed(job.id)
             return dialect.cancel(request, self.jobs.snapshot(job, now, contract), accepted)
-        if job.state_at(now) == "succeeded" and job.video is None:
+        phase = job.phase(now)
+        if phase[0] == "succeeded" and job.video is None:
             await self._make_video(job, contract, request.base_url)
-        snapshot = self.jobs.snapshot(job, now, contract)
-        if action == "result":
-            return dialect.result(request, snapshot)
-        return dialect.status(request, snapshot)
+            phase = job.phase(now)
+        # A cacheable dialect's answer is a function of the request's method, path, query and base URL and of the
+        # snapshot, which the phase determines: reuse the last one rendered (with its bytes) while both hold.
+        key = (action, request.method, request.path, request.base_url, request.query)
+        cacheable = route.cacheable and not request.body
+        if cacheable and job.answer is not None and job.answer[0] == key and job.answer[1] == phase:
+            cached: MockResponse = job.answer[2]
+            return cached
+        snapshot = self.jobs.snapshot_of(job, phase, contract)
+        response = dialect.result(request, snapshot) if action == "result" else dialect.status(request, snapshot)
+        if cacheable and type(response) is MockResponse:
+            response = encoded(response)
+            job.answer = (key, phase, response)
+        return response
 
     async def _make_video(self, job: Job, contract: Contract, base_url: str) -> None:
         shape = output_shape(job, contract)
@@ -514,6 +537,12 @@ def output_shape(job: Job | JobSnapshot, contract: Contract) -> OutputShape:
     return OutputShape(width, height, int(duration), audio=bool(audio))
 
 
+def _cacheable(dialect: Dialect) -> bool:
+    """A dialect opts in with ``cacheable = True``: its status and result answers depend only on the request's
+    method, path, query and base URL and on the job snapshot (not on headers, body or the clock)."""
+    return getattr(dialect, "cacheable", False) is True
+
+
 def _compile(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[a-z_]+\})", template)
     regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
@@ -540,9 +569,12 @@ def _failure(contract: Contract, fault: Fault) -> NativeError:
 
 
 def _journaled(response: MockResponse) -> Any:
-    """What the journal keeps of an answer: the body, or what kind of stream was sent."""
+    """What the journal keeps of an answer: the body (as the JSON sent, when already encoded), or what kind of
+    stream was sent."""
     if isinstance(response, MockStream):
         return {"streamed": response.headers.get("content-type", "application/octet-stream")}
+    if isinstance(response, EncodedResponse) and response.wire.is_json and len(response.wire.body) <= JOURNAL_MAX_BODY:
+        return response.wire.body  # the journal decodes it when read: the same JSON value
     return response.body
 
 

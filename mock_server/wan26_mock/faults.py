@@ -64,6 +64,10 @@ class FaultQueue:
         with self._lock:
             self._items.append(_Queued(fault, count, provider, action))
 
+    def __len__(self) -> int:
+        """How many kinds of fault wait (the engine skips :meth:`take` when none do)."""
+        return len(self._items)
+
     def take(self, provider: str | None, action: str | None) -> Fault | None:
         with self._lock:
             for item in self._items:

@@ -6,17 +6,20 @@ import math
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from wan26core import Contract, GenerationRequest, NativeError, estimate_cost
 from wan26core.dialect import JobSnapshot, Video
 
-__all__ = ["Job", "JobStore", "Profile"]
+__all__ = ["Job", "JobStore", "Phase", "Profile"]
 
 Profile = Literal["fast", "realistic"]
 Outcome = Literal["succeeded", "failed", "stuck"]
 FAST = {"queue": 0.25, "run": 0.75}  # about a second in all
 PROGRESS_STEPS = 100  # logs report progress in whole percents
+#: (state, queue position, progress rounded as snapshots report it, whole percent of the logs, started_at,
+#: cancelled_at, outcome, error, video): everything a snapshot depends on that can change once a job exists
+Phase: TypeAlias = tuple[str, int, float, int, float | None, float | None, str, NativeError | None, Video | None]
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Job:
     webhook_url: str | None = None
     webhook_sent: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the engine's memo of the last answer rendered for this job (see ``Engine``): it dies with the job
+    answer: Any = field(default=None, repr=False, compare=False)
 
     def state_at(self, now: float) -> str:
         if self.cancelled_at is not None and self.cancelled_at <= now:
@@ -46,6 +51,23 @@ class Job:
         if now < self.created_at + self.queue_s + self.run_s:
             return "running"
         return "failed" if self.outcome == "failed" else "succeeded"
+
+    def phase(self, now: float) -> Phase:
+        """What :meth:`JobStore.snapshot` at ``now`` is made of besides the job's fixed fields: two instants with
+        equal phases give equal snapshots, so an answer rendered from one snapshot holds while the phase does."""
+        state = self.state_at(now)
+        started = self.created_at + self.queue_s
+        position = 0
+        progress = 0.0
+        if state == "queued":
+            queue_s = self.queue_s
+            remaining = 1.0 if self.outcome == "stuck" else max(0.0, (started - now) / queue_s) if queue_s else 0.0
+            position = max(0, math.ceil(remaining * self.positions) - 1)
+        elif state != "cancelled":
+            progress = 1.0 if state != "running" else min(1.0, (now - started) / self.run_s) if self.run_s else 1.0
+        percent = math.floor(min(progress, 1.0) * PROGRESS_STEPS)  # as the logs count it
+        started_at = started if state != "queued" and now >= started else None
+        return (state, position, round(progress, 3), percent, started_at, self.cancelled_at, self.outcome, self.error, self.video)
 
     @property
     def finishes_at(self) -> float:
@@ -110,17 +132,11 @@ class JobStore:
         return job
 
     def snapshot(self, job: Job, now: float, contract: Contract) -> JobSnapshot:
-        state = job.state_at(now)
-        position = 0
-        progress = 0.0
-        logs: list[str] = []
-        started = job.created_at + job.queue_s
-        if state == "queued":
-            remaining = 1.0 if job.outcome == "stuck" else max(0.0, (started - now) / job.queue_s) if job.queue_s else 0.0
-            position = max(0, math.ceil(remaining * job.positions) - 1)
-        elif state in ("running", "succeeded", "failed"):
-            progress = 1.0 if state != "running" else min(1.0, (now - started) / job.run_s) if job.run_s else 1.0
-            logs = _logs(progress)
+        return self.snapshot_of(job, job.phase(now), contract)
+
+    def snapshot_of(self, job: Job, phase: Phase, contract: Contract) -> JobSnapshot:
+        """The snapshot of ``job`` in ``phase`` (from :meth:`Job.phase`)."""
+        state, position, progress, percent, started_at, cancelled_at, _, error, video = phase
         return JobSnapshot(
             id=job.id,
             provider=job.provider,
@@ -129,12 +145,12 @@ class JobStore:
             request=job.request,
             wire=job.wire,
             queue_position=position,
-            progress=round(progress, 3),
-            logs=tuple(logs),
-            started_at=started if state != "queued" and now >= started else None,
-            finished_at=job.finishes_at if state in ("succeeded", "failed") else job.cancelled_at,
-            error=job.error if state == "failed" else None,
-            video=job.video if state == "succeeded" else None,
+            progress=progress,
+            logs=_logs(percent) if state in ("running", "succeeded", "failed") else (),
+            started_at=started_at,
+            finished_at=job.finishes_at if state in ("succeeded", "failed") else cancelled_at,
+            error=error if state == "failed" else None,
+            video=video if state == "succeeded" else None,
             seed=job.seed,
             cost_usd=_cost(job.request, contract) if state == "succeeded" else None,
         )
@@ -146,11 +162,13 @@ def _jitter(rng: random.Random, span: dict[str, float]) -> float:
     return max(0.0, min(high, max(low, rng.gauss(span["typical"], (high - low) / 6 or 1.0))))
 
 
-def _logs(progress: float) -> list[str]:
-    """Log lines so far; the percent is floored, so it changes exactly when :meth:`Job.next_change` says."""
-    percent = math.floor(min(progress, 1.0) * PROGRESS_STEPS)
-    steps = [(0.0, "Loading references"), (0.1, "Encoding prompt"), (0.2, "Generating frames"), (0.9, "Encoding video")]
-    return [f"{text} ({percent}%)" if text == "Generating frames" else text for at, text in steps if progress >= at]
+_LOG_STEPS = ((0, "Loading references"), (10, "Encoding prompt"), (20, "Generating frames"), (90, "Encoding video"))
+
+
+def _logs(percent: int) -> tuple[str, ...]:
+    """Log lines so far, from the whole percent of progress (floored), so they change exactly when
+    :meth:`Job.next_change` says."""
+    return tuple(f"{text} ({percent}%)" if at == 20 else text for at, text in _LOG_STEPS if percent >= at)
 
 
 def _cost(request: GenerationRequest, contract: Contract) -> float | None:

@@ -4,6 +4,11 @@ Entries are kept compact: the fields a filter looks at as plain values, everythi
 bodies) marshalled into one ``bytes`` per entry and decoded only when read. A full journal (10,000 entries)
 then costs a few MB and, holding no containers, nothing to the garbage collector, which otherwise walks
 every entry again and again under load (long pauses at the 99th percentile of a busy mock).
+
+Polls repeat themselves, so entries share what they can instead of copying it: an answer already encoded
+(``bytes``, such as a status answer the engine reuses) is kept by reference, and identical marshalled
+request parts (same query, redacted headers and body) and paths are kept once. Each request then adds
+about 200 bytes of new memory instead of a full copy of its exchange, which keeps a busy mock's caches warm.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ __all__ = ["Journal", "redact_headers"]
 _SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "cookie", "proxy-authorization", "x-dashscope-apikey"}
 _SECRET_QUERY = re.compile(r"(?i)^(key|api_key|apikey|token|access_token|signature|sig|x-amz-signature)$")
 MAX_BODY = 16 * 1024
+_SHARED_LIMIT = 4096  # distinct request parts and paths kept for sharing (then the table starts over)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -47,7 +53,8 @@ def _body(raw: bytes | Any) -> Any:
     return raw
 
 
-# An entry: these fields as they are (they are what filters compare), then the rest, marshalled.
+# An entry: these fields as they are (they are what filters compare), then the rest, marshalled, then the
+# answer's bytes when it was bytes (else None: the answer is the marshalled tuple's last item).
 _PLAIN = ("seq", "time", "provider", "action", "job_id", "scenario", "method", "path", "status")
 _PACKED = ("query", "headers", "body", "response")
 _ORDER = (*_PLAIN[:-1], "query", "headers", "body", "status", "response")
@@ -74,6 +81,7 @@ class Journal:
     def __init__(self, limit: int = 10_000) -> None:
         self._entries: deque[_Entry] = deque(maxlen=limit)
         self._seq = itertools.count(1)
+        self._shared: dict[Any, Any] = {}  # value -> the one copy entries keep (marshalled request parts, paths)
 
     def record(
         self,
@@ -91,13 +99,18 @@ class Journal:
         job_id: str | None,
         scenario: str | None,
     ) -> None:
-        packed = (
-            redact_query(query) if query else {},
-            redact_headers(headers),
-            _raw(body),
-            _raw(response) if isinstance(response, (bytes, bytearray)) else response,
-        )
-        self._entries.append((next(self._seq), time, provider, action, job_id, scenario, method, path, status, _pack(packed)))
+        parts: tuple[Any, ...] = (redact_query(query) if query else {}, redact_headers(headers), _raw(body))
+        raw = _raw(response) if isinstance(response, (bytes, bytearray)) else None
+        if not isinstance(raw, bytes):  # not bytes, or too big to keep: marshalled with the rest
+            parts, raw = (*parts, raw if raw is not None else response), None
+        packed, path = self._share(_pack(parts)), self._share(path)
+        self._entries.append((next(self._seq), time, provider, action, job_id, scenario, method, path, status, packed, raw))
+
+    def _share(self, value: Any) -> Any:
+        shared = self._shared.setdefault(value, value)
+        if len(self._shared) > _SHARED_LIMIT:
+            self._shared.clear()
+        return shared
 
     def entries(self, **filters: str | None) -> list[dict[str, Any]]:
         wanted = {k: v for k, v in filters.items() if v is not None}
@@ -116,11 +129,13 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._shared.clear()
 
 
 def _unpack(entry: _Entry) -> dict[str, Any]:
-    fields = dict(zip(_PLAIN, entry[:-1], strict=True))
-    fields.update(zip(_PACKED, marshal.loads(entry[-1]), strict=True))
+    fields = dict(zip(_PLAIN, entry[:-2], strict=True))
+    parts = marshal.loads(entry[-2])
+    fields.update(zip(_PACKED, parts if entry[-1] is None else (*parts, entry[-1]), strict=True))
     fields["body"] = _body(fields["body"])
     fields["response"] = _body(fields["response"])
     return {k: fields[k] for k in _ORDER}

@@ -28,6 +28,10 @@ class AimlapiDialect:
     """AI/ML API's wire protocol for its Wan 2.6 models (one dialect serves them all)."""
 
     provider = "aimlapi"
+    #: status and result answers depend only on the request's method, path, query and base URL and on the job
+    #: snapshot (they read only the snapshot; the clock appears in error bodies alone),
+    #: so the mock may reuse one while the job does not change
+    cacheable = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "i2v")) -> None:
         self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}

@@ -31,6 +31,10 @@ class DashScopeDialect:
     """DashScope's wire protocol for its Wan 2.6 models (one dialect serves them all)."""
 
     provider = "dashscope"
+    #: status and result answers depend only on the request's method, path, query and base URL and on the job
+    #: snapshot (its request_id hashes the request with the job's state and progress: reproducible, not random),
+    #: so the mock may reuse one while the job does not change
+    cacheable = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "r2v-flash", "i2v")) -> None:
         self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}

@@ -64,6 +64,10 @@ class FalDialect:
     """The fal queue protocol for every fal model of wan26 (they share the ``wan/v2.6`` owner/alias routes)."""
 
     provider = "fal"
+    #: status and result answers depend only on the request's method, path, query and base URL and on the job
+    #: snapshot (URLs from the base URL, logs from the snapshot),
+    #: so the mock may reuse one while the job does not change
+    cacheable = True
 
     def __init__(self, contracts: Sequence[str | Contract]) -> None:
         """``contracts``: the models served, as contracts or built-in contract ids (``fal/r2v-flash``), loaded lazily."""
