@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from _common import HERE, PYTHON, RESULT_PREFIX, mib, table
+from client_concurrency import run_all_rows as client_concurrency_rows
+from client_requests import run_all_rows as client_requests_rows
 
 Row = list[str]
 
@@ -71,6 +73,8 @@ BENCHMARKS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("mock_poll.py", _poll_rows),
     ("mock_memory.py", _memory_rows),
     ("mock_sse.py", _sse_rows),
+    ("client_requests.py", client_requests_rows),
+    ("client_concurrency.py", client_concurrency_rows),
 ]
 
 

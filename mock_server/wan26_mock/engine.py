@@ -369,8 +369,8 @@ class Engine:
         route = contract.transport["routes"].get("stream", {})
         keepalive_s = self.stream_keepalive or float(route.get("keepalive_s", KEEPALIVE_S))
         chunks = status_events(
-            render=lambda: dialect.stream_event(request, self.jobs.snapshot(job, self.clock.now(), contract)),
-            next_change=lambda: job.next_change(self.clock.now()),
+            render=lambda now: dialect.stream_event(request, self.jobs.snapshot(job, now, contract)),
+            next_change=job.next_change,
             clock=self.clock,
             notifier=self.notifier,
             topic=job.id,

@@ -45,8 +45,8 @@ class MockStream(MockResponse):
 
 async def status_events(
     *,
-    render: Callable[[], StreamEvent],
-    next_change: Callable[[], float | None],
+    render: Callable[[float], StreamEvent],
+    next_change: Callable[[float], float | None],
     clock: WatchedClock,
     notifier: Notifier,
     topic: str,
@@ -60,14 +60,15 @@ async def status_events(
     quiet_until = time.monotonic() + keepalive_s
     while True:
         since = notifier.generation
-        event = render()
+        now = clock.now()  # one reading for both: a job finishing in between must not look changeless
+        event = render(now)
         if event.data != last:
             last = event.data
             yield event.data
             quiet_until = time.monotonic() + keepalive_s
         if event.final:
             return
-        until_change = clock.real_until(next_change())
+        until_change = clock.real_until(next_change(now))
         until_keepalive = max(0.0, quiet_until - time.monotonic())
         timeout = until_keepalive if until_change is None else min(until_change + _WAKE_MARGIN_S, until_keepalive)
         woken = await notifier.wait(topic, timeout, since)

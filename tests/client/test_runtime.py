@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -95,13 +96,26 @@ def test_the_poll_schedule_is_sparse_early_and_dense_near_the_typical_finish() -
     queued = JobStatus("queued", "IN_QUEUE")
     assert schedule.next_delay(0, None) == schedule.first_check
     assert schedule.next_delay(2, queued) == 30.0  # cannot finish before 60 s: wait long (capped)
+    assert schedule.spread == pytest.approx(math.hypot(20, 90))  # (max - min) / 6 of queue and processing
     near = schedule.next_delay(124, JobStatus("running", "R"))  # typical finish: 125 s
-    assert near == schedule.min_interval
-    assert schedule.next_delay(205, JobStatus("running", "R")) == 20.0  # overdue: back off
-    with_progress = schedule.next_delay(80, JobStatus("running", "R", progress=0.8), running_for=40)
-    assert with_progress == pytest.approx(10.0)  # 40 s for 80 %: 10 s to go
+    assert near == pytest.approx(schedule.spread * schedule.spread_fraction)  # a fraction of the spread
+    assert schedule.min_interval < near < schedule.max_interval
+    assert schedule.next_delay(400, JobStatus("running", "R")) == 30.0  # long overdue: back off (capped)
     fast = PollSchedule(schedule.queue_s, schedule.processing_s, time_scale=10)
     assert fast.next_delay(1.2, queued) == pytest.approx(3.0)  # every delay compressed 10x
+
+
+def test_the_poll_schedule_aims_at_the_finish_the_progress_rate_predicts() -> None:
+    schedule = PollSchedule({"min": 0, "typical": 5, "max": 120}, {"min": 60, "typical": 120, "max": 600})
+    window = schedule.spread * schedule.spread_fraction
+    assert schedule.next_delay(70, JobStatus("running", "R", progress=0.7)) == pytest.approx(window)  # one sample: no rate
+    assert schedule.next_delay(80, JobStatus("running", "R", progress=0.8)) == pytest.approx(20.5)  # 1 %/s: 20 s to go
+    assert schedule.next_delay(90, JobStatus("running", "R", progress=0.8)) == pytest.approx(window)  # stalled
+    far = PollSchedule(schedule.queue_s, schedule.processing_s)
+    far.next_delay(70, JobStatus("running", "R", progress=0.1))
+    assert far.next_delay(80, JobStatus("running", "R", progress=0.2)) == pytest.approx(40.0)  # 80 s to go: halfway
+    assert far.next_delay(75, JobStatus("running", "R", progress=0.3)) == pytest.approx(window)  # reused: starts over
+    assert far.next_delay(85, JobStatus("running", "R", progress=0.301)) == 4 * far.max_interval  # ~2 h to go: capped
 
 
 def test_sse_decoder_joins_data_lines_and_skips_comments() -> None:
