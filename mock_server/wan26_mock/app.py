@@ -1,9 +1,10 @@
-"""The ASGI app around the engine: every HTTP request goes to ``Engine.handle``, the engine decides the rest.
+"""The ASGI app around the engine: every HTTP request goes to the engine, the engine decides the rest.
 
 ``create_app`` returns a Starlette application (``app.state.engine``, lifespan, Starlette's and httpx's test
 clients), but its HTTP requests skip Starlette's routing, ``Request`` and ``Response``: status polls are the
-mock's hot path (``bench/mock_poll.py``), so a plain ASGI endpoint builds the :class:`MockRequest` straight
-from the scope and sends the answer with two ``send`` calls. A :class:`~wan26_mock.streams.MockStream` answer
+mock's hot path (``bench/mock_poll.py``), so a plain ASGI endpoint reads the request's parts straight from the
+scope (the values Starlette's ``Request`` gave), hands them to ``Engine.handle_parts`` and sends the answer
+with two ``send`` calls. A :class:`~wan26_mock.streams.MockStream` answer
 goes out as a ``StreamingResponse``; when its body raises :class:`~wan26_mock.streams.ConnectionAborted` (the
 connection_reset fault) the server drops the connection after the headers, and in process the exception
 reaches the client as a transport error.
@@ -26,7 +27,6 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from wan26core import Registry
-from wan26core.dialect import MockRequest
 
 from .encoding import to_wire
 from .engine import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Engine
@@ -75,7 +75,7 @@ class MockApp(Starlette):
 
 
 class MockEndpoint:
-    """The ASGI endpoint: scope -> :class:`MockRequest` -> ``Engine.handle`` -> ``send``."""
+    """The ASGI endpoint: the scope's parts -> ``Engine.handle_parts`` -> ``send``."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -93,15 +93,14 @@ class MockEndpoint:
                 host = raw_value
             elif name == "content-length" or name == "transfer-encoding":
                 has_body = True
-        request = MockRequest(
-            method=scope["method"],
-            path=self._path(scope),
-            query=self._query(scope.get("query_string", b"")),
-            headers=headers,
-            body=await _read_body(receive) if has_body else b"",
-            base_url=self._base_url(scope, host),
+        response = await self.engine.handle_parts(
+            scope["method"],
+            self._path(scope),
+            self._query(scope.get("query_string", b"")),
+            headers,
+            await _read_body(receive) if has_body else b"",
+            self._base_url(scope, host),
         )
-        response = await self.engine.handle(request)
         if isinstance(response, MockStream):
             await StreamingResponse(response.chunks(), status_code=response.status, headers=dict(response.headers))(
                 scope, receive, send

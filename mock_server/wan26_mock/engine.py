@@ -21,7 +21,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -149,16 +149,32 @@ class Engine:
     # --- entry point ------------------------------------------------------------------------------
     async def handle(self, request: MockRequest) -> MockResponse:
         """Answer one request; a :class:`MockStream` when the answer is sent in pieces (status streams,
-        downloads, dropped connections)."""
-        if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
-            return await self._admin(request)
+        downloads, dropped connections). ``request.params`` and ``request.now`` are the engine's to set."""
+        return await self.handle_parts(
+            request.method, request.path, request.query, request.headers, request.body, request.base_url
+        )
+
+    async def handle_parts(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        base_url: str,
+    ) -> MockResponse:
+        """:meth:`handle` for a request given by its parts, as the ASGI app has them: the :class:`MockRequest`
+        the dialect sees is built once, after routing, with the path parameters and the virtual time."""
+        now = self.clock.now()  # once: the instant the request arrived, for routing, the job and the journal
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return await self._admin(MockRequest(method, path, query, headers, body, base_url, now=now))
         provider: str | None = None
         action: str | None = None
         job_id: str | None = None
         fault: Fault | None = None
-        now = self.clock.now()  # once: the instant the request arrived, for routing, the job and the journal
+        match = self._match(method.upper(), path)
+        request = MockRequest(method, path, query, headers, body, base_url, match[1] if match else {}, now=now)
         try:
-            match = self._match(request.method.upper(), request.path)
             if request.path in self._jwks_paths and request.method.upper() == "GET":
                 action, response = "jwks", MockResponse(200, self.signer.jwks(), {"cache-control": "max-age=3600"})
             elif match is None and self.storage is not None and self.storage.handles(request.path):
@@ -167,18 +183,8 @@ class Engine:
             elif match is None:
                 response = MockResponse(404, {"detail": f"no mock route for {request.method} {request.path}"})
             else:
-                route, params = match
+                route = match[0]
                 action = route.action
-                request = MockRequest(
-                    request.method,
-                    request.path,
-                    request.query,
-                    request.headers,
-                    request.body,
-                    request.base_url,
-                    params,
-                    now=now,
-                )
                 response, provider, job_id, fault = await self._dispatch(route, request)
         except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly
             response = MockResponse(500, {"detail": f"wan26 mock internal error: {exc!r}"}, {"x-wan26-mock-bug": "1"})
@@ -245,7 +251,12 @@ class Engine:
             response = self._stream(dialect, request, job, contract)
         else:
             assert job is not None
-            response = await self._job_action(route, request, job, contract, now)
+            answer = self._job_answer(route, request, job, contract, now)
+            if answer is None:  # the job has just succeeded: its video first
+                await self._make_video(job, contract, request.base_url)
+                answer = self._job_answer(route, request, job, contract, now)
+            assert answer is not None
+            response = answer
         if fault is not None and fault.name == "timeout_after_accept":
             await asyncio.sleep(fault.number if fault.number is not None else 30.0)
         if fault is not None and fault.name == "malformed" and not isinstance(response, MockStream):
@@ -318,7 +329,8 @@ class Engine:
             self.webhooks.ensure_running()
         return dialect.submitted(request, self.jobs.snapshot(job, now, contract)), job
 
-    async def _job_action(self, route: _Route, request: MockRequest, job: Job, contract: Contract, now: float) -> MockResponse:
+    def _job_answer(self, route: _Route, request: MockRequest, job: Job, contract: Contract, now: float) -> MockResponse | None:
+        """The answer to a status, result or cancel request; None while a succeeded job has no video yet."""
         action, dialect = route.action, route.dialect
         if action == "cancel":
             state = job.state_at(now)
@@ -330,8 +342,7 @@ class Engine:
             return dialect.cancel(request, self.jobs.snapshot(job, now, contract), accepted)
         phase = job.phase(now)
         if phase[0] == "succeeded" and job.video is None:
-            await self._make_video(job, contract, request.base_url)
-            phase = job.phase(now)
+            return None
         # A cacheable dialect's answer is a function of the request's method, path, query and base URL and of the
         # snapshot, which the phase determines: reuse the last one rendered (with its bytes) while both hold.
         key = (action, request.method, request.path, request.base_url, request.query)
@@ -415,9 +426,8 @@ class Engine:
         early = await self._early_fault(fault, dialect, request, contract)
         if early is not None:
             return early, fault
-        request = MockRequest(
-            request.method, request.path, request.query, request.headers, request.body, request.base_url, now=self.clock.now()
-        )
+        if fault is not None:  # it may have slept meanwhile
+            request = replace(request, now=self.clock.now())
         return await self.storage.handle(request, dialect.authenticate), fault
 
     # --- admin API --------------------------------------------------------------------------------

@@ -122,6 +122,10 @@ class Dialect(Protocol):
         """The provider part of the ids it serves, e.g. ``fal``."""
         ...
 
+    # Optional: ``cacheable = True`` promises that status/result answers depend only on the request's method,
+    # path, query and base URL and on the job snapshot, so the engine may reuse one until the job changes.
+    # Dialects without it are rendered on every poll.
+
     def routes(self) -> list[Route]:
         """Every route, with paths relative to the server root."""
         ...

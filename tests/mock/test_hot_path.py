@@ -213,8 +213,8 @@ class Recorder:
         self.answer = answer
         self.requests: list[MockRequest] = []
 
-    async def handle(self, request: MockRequest) -> MockResponse:
-        self.requests.append(request)
+    async def handle_parts(self, *parts: Any) -> MockResponse:
+        self.requests.append(MockRequest(*parts))
         return self.answer
 
 
