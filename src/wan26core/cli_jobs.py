@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from .journal import JobRecord, Journal, default_journal_path
 from .plugins import Registry
 from .pricing import estimate_cost
 from .progress import Progress
-from .protocol import JobStatus
+from .protocol import ContractClientProtocol, JobStatus
 from .request import GenerationRequest
 
 __all__ = ["register"]
@@ -164,7 +163,7 @@ def cmd_generate(args: argparse.Namespace, registry: Registry, out: TextIO) -> i
         json.dump(wire.as_dict(), out, indent=2, ensure_ascii=False)
         out.write("\n")
         return 0
-    mock = args.mock or _missing_key(provider.contract.transport["auth"]["env"])
+    mock = args.mock or _missing_key(provider)
     if mock and not args.mock:
         names = " or ".join(provider.contract.transport["auth"]["env"])
         err.write(f"wan26: {names} is not set: running on the embedded mock (no network, no cost, a test-pattern video).\n")
@@ -224,8 +223,14 @@ async def _generate(args: argparse.Namespace, registry: Registry, request: Gener
     return 0
 
 
-def _missing_key(names: list[str]) -> bool:
-    return not any(os.environ.get(name) for name in names)
+def _missing_key(provider: Any) -> bool:
+    """True when the provider's key is in none of its documented variables (its protocol decides, as the client does)."""
+    protocol = getattr(provider, "protocol", None) or ContractClientProtocol(provider.contract)
+    try:
+        protocol.api_key()
+    except AuthenticationError:
+        return True
+    return False
 
 
 def _embedded_app(registry: Registry) -> Any:

@@ -23,12 +23,13 @@ from .journal import JobRecord, Journal
 from .plugins import Registry, default_registry
 from .protocol import ClientProtocol, ContractClientProtocol, JobRef, JobStatus, VideoResult
 from .render import WireRequest
-from .request import GenerationRequest, source_type
+from .request import GenerationRequest
 from .runtime import (
     Endpoint,
     PollSchedule,
     RetryPolicy,
     cancel_op,
+    record_status,
     result_op,
     run_async,
     run_sync,
@@ -265,8 +266,6 @@ class Job:
     def status(self) -> JobStatus:
         status = run_sync(status_op(self._endpoint, self.ref, self._client.retry), self._client.http)
         if self._client.journal is not None and self.local_id is not None:
-            from .runtime import record_status
-
             record_status(self._client.journal, self.local_id, status)
         return status
 
@@ -447,8 +446,6 @@ class AsyncJob:
     async def status(self) -> JobStatus:
         status = await run_async(status_op(self._endpoint, self.ref, self._client.retry), self._client.http)
         if self._client.journal is not None and self.local_id is not None:
-            from .runtime import record_status
-
             record_status(self._client.journal, self.local_id, status)
         return status
 
@@ -505,7 +502,3 @@ class AsyncResult(Result):
         if job._client.journal is not None and job.local_id is not None:
             job._client.journal.record_download(job.local_id, str(Path(file.path).resolve()))
         return file
-
-
-def is_local(source: str) -> bool:
-    return source_type(source) == "path"

@@ -25,7 +25,6 @@ import httpx
 from .errors import (
     JobTimeoutError,
     MalformedResponseError,
-    NativeError,
     ProviderError,
     RateLimitError,
     SubmitUncertainError,
@@ -473,10 +472,9 @@ class _Tracker:
 
 
 def record_status(journal: Journal, local_id: str, status: JobStatus) -> None:
-    phase = status.state if status.state != "unknown" else "unknown"
     journal.record_status(
         local_id,
-        phase,
+        status.state,
         queue_position=status.queue_position,
         progress=status.progress,
         last_log=status.logs[-1] if status.logs else None,
@@ -500,12 +498,6 @@ def video_record(video: VideoResult) -> dict[str, Any]:
         for k in ("url", "content_type", "file_size", "width", "height", "fps", "duration", "num_frames", "seed")
         if getattr(video, k) is not None
     }
-
-
-def native_of(error: Wan26Error) -> NativeError | None:
-    if error.native_code is None:
-        return None
-    return NativeError(error.http_status, error.native_code, error.native_message or "")
 
 
 # --- drivers ---------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ tokens in the prompt (``Character1``, ``character2``, ``@Video1``) keep pointing
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from .contract import Contract
 from .errors import ValidationError, Violation
@@ -98,10 +101,8 @@ def _schema_types(body: dict[str, Any], contract: Contract) -> list[Violation]:
     Limits and enums are left to :func:`validate`, which names the contract rule. A string of digits for an
     integer is accepted (AI/ML API's own page code sends ``"duration": "5"``; the contract records the conflict).
     """
-    from jsonschema import Draft202012Validator
-
     out: list[Violation] = []
-    for error in Draft202012Validator(contract.request_schema).iter_errors(body):
+    for error in _request_validator(contract).iter_errors(body):
         if error.validator not in ("type", "minLength"):
             continue
         expected = error.validator_value
@@ -112,6 +113,12 @@ def _schema_types(body: dict[str, Any], contract: Contract) -> list[Violation]:
         what = f"must be of type {expected}" if error.validator == "type" else f"must have at least {expected} character(s)"
         out.append(_shape(path, f"{path} {what}", contract))
     return out
+
+
+@lru_cache(maxsize=64)
+def _request_validator(contract: Contract) -> Draft202012Validator:
+    """The request schema compiled once per contract (every submit to the mock goes through it)."""
+    return Draft202012Validator(contract.request_schema)
 
 
 def _shape(path: str, message: str, contract: Contract, rule: str = "request.type") -> Violation:
