@@ -5,13 +5,16 @@
   are warnings (exit 0) unless ``--strict``;
 - ``verify-mock [--json] [--save DIR]`` drives the in-process mock through each contract's scenarios;
 - ``seed [--out DIR] [--check]`` writes the seed recordings built from the contracts' examples;
-- ``openapi [-o FILE]`` prints the OpenAPI 3.1 document of the mock's surface.
+- ``openapi [-o FILE]`` prints the OpenAPI 3.1 document of the mock's surface;
+- ``record --provider ID [--scenario NAME ...] [--full] [--yes]`` (online, paid, opt-in) records a few
+  cheap exchanges with the real provider, after printing the plan and its expected cost and asking.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -66,6 +69,49 @@ def register(subparsers: Any) -> None:
     openapi.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of standard output")
     openapi.add_argument("--server", default="http://127.0.0.1:8000", help="server URL in the document (default: %(default)s)")
     openapi.set_defaults(handler=_cmd_openapi)
+
+    _register_record(sub)
+
+
+def _register_record(sub: Any) -> None:
+    from .contracts_record import SCENARIOS
+
+    record = sub.add_parser(
+        "record",
+        help="online, paid: record a few cheap exchanges with the real provider (prints the cost, asks first)",
+        description="Send a few cheap requests to the real provider with your key and write the exchanges, scrubbed, as a"
+        " new recording; then run `wan26 contracts check --recordings DIR`. Never run in CI.",
+    )
+    record.add_argument("--provider", "-p", required=True, metavar="ID", help="provider/model, e.g. fal/r2v-flash")
+    record.add_argument(
+        "--scenario",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help=f"only these ({', '.join(SCENARIOS)}); default: refusal unknown-job submit (submit where jobs can be cancelled)",
+    )
+    record.add_argument(
+        "--full", action="store_true", help="also follow one job to its end and fetch the result (a whole paid job)"
+    )
+    record.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask for confirmation (needed when stdin is not a terminal)"
+    )
+    record.add_argument("--key-env", metavar="VAR", help="the environment variable holding the key (default: the provider's own)")
+    record.add_argument("--base-url", metavar="URL", help="where the provider is (default: the contract's, or its env variable)")
+    record.add_argument("--out", metavar="DIR", default="contracts/recordings", help="recordings root (default: %(default)s)")
+    record.add_argument("--name", help="file name without .json (default: live-<UTC time>); an existing file is refused")
+    record.add_argument(
+        "--ref", action="append", default=[], metavar="URL", help="reference media URL (default: the contract's sample)"
+    )
+    record.add_argument("--image", metavar="URL", help="first frame URL for image-to-video (default: the contract's sample)")
+    record.add_argument(
+        "--poll-interval", type=float, metavar="S", help="full run: seconds between polls (default: the contract's timing)"
+    )
+    record.add_argument(
+        "--timeout", type=float, metavar="S", help="full run: the longest wait (default: 1.5 x the slowest documented job)"
+    )
+    record.set_defaults(handler=_cmd_record)
 
 
 # --- check ------------------------------------------------------------------------------------------
@@ -172,21 +218,75 @@ def _cmd_seed(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
 # --- openapi ----------------------------------------------------------------------------------------
 
 
-def _cmd_openapi(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
+def _release() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version("wan26")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
+def _cmd_openapi(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     from .openapi import openapi_document, surfaces
 
-    try:
-        release = version("wan26")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        release = "0"
     dialects, contracts = surfaces(registry)
     text = json.dumps(
-        openapi_document(dialects, contracts, server_url=args.server, version=release), indent=2, ensure_ascii=False
+        openapi_document(dialects, contracts, server_url=args.server, version=_release()), indent=2, ensure_ascii=False
     )
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
         out.write(text + "\n")
     return EXIT_OK
+
+
+# --- record -----------------------------------------------------------------------------------------
+
+
+def _cmd_record(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
+    from .contracts_record import plan_recording, resolve_key, run_recording
+
+    provider = registry.get(args.provider)
+    key, key_source = resolve_key(provider.contract, args.key_env, os.environ)
+    plan = plan_recording(
+        provider,
+        scenarios=args.scenario,
+        full=args.full,
+        base_url=args.base_url,
+        out=args.out,
+        name=args.name,
+        references=args.ref,
+        image=args.image,
+    )
+    err = sys.stderr
+    err.write(plan.describe(key_source))
+    if not args.yes:
+        if not _is_terminal(sys.stdin):
+            err.write("wan26: error: standard input is not a terminal, so nothing was sent: pass --yes to confirm\n")
+            return EXIT_USAGE
+        err.write("Send these requests with your key? [y/N] ")
+        err.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            err.write("aborted: nothing was sent\n")
+            return EXIT_DRIFT
+    release = _release()
+    run = run_recording(plan, key, version=release, timeout=args.timeout, poll_interval=args.poll_interval)
+    for problem in run.problems:
+        err.write(f"warning: {problem}\n")
+    if run.jobs:
+        err.write(f"jobs submitted at {plan.provider_id}: {', '.join(run.jobs)}\n")
+    if not run.exchanges:
+        err.write("wan26: error: no exchange was recorded; nothing written\n")
+        return EXIT_DRIFT
+    path = run.write(plan, release)
+    out.write(f"wrote {path} ({len(run.exchanges)} exchanges)\n")
+    out.write(f"next: wan26 contracts check --recordings {args.out} -c {plan.provider_id}\n")
+    return EXIT_OK
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

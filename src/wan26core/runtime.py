@@ -151,6 +151,21 @@ class PollSchedule:
     def from_contract(cls, timing: Mapping[str, Any], *, time_scale: float = 1.0, **overrides: float) -> PollSchedule:
         return cls(timing["queue_s"], timing["processing_s"], time_scale=time_scale, **overrides)
 
+    @classmethod
+    def check_overrides(cls, overrides: Mapping[str, float]) -> dict[str, float]:
+        """``overrides`` of the tunable fields (``Client(poll=...)``), checked: known names, positive numbers."""
+        tunable = ("min_interval", "max_interval", "first_check", "spread_fraction", "eta_margin")
+        checked: dict[str, float] = {}
+        for name, value in overrides.items():
+            if name not in tunable:
+                raise ValueError(f"poll: {name!r} is not a poll setting; choose from {', '.join(tunable)}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"poll: {name} must be a positive number of seconds (or fraction), not {value!r}")
+            checked[name] = float(value)
+        if checked.get("min_interval", cls.min_interval) > checked.get("max_interval", cls.max_interval):
+            raise ValueError("poll: min_interval must not exceed max_interval")
+        return checked
+
     @property
     def spread(self) -> float:
         """The finish time's spread in seconds: the queue's and processing's ``(max - min) / 6``, combined."""
@@ -329,9 +344,18 @@ def status_op(endpoint: Endpoint, ref: JobRef, policy: RetryPolicy) -> Op[JobSta
 
 
 def result_op(endpoint: Endpoint, ref: JobRef, policy: RetryPolicy) -> Op[VideoResult]:
+    """The finished job's video; an answer that cannot be read (a truncated body) is asked for again, as a poll is."""
     call = endpoint.protocol.result_call(ref, key=endpoint.key, base_url=endpoint.base_url)
-    reply = yield from send_op(call, policy)
-    return endpoint.protocol.parse_result(reply, ref)
+    attempt = 0
+    while True:
+        attempt += 1
+        reply = yield from send_op(call, policy)
+        try:
+            return endpoint.protocol.parse_result(reply, ref)
+        except MalformedResponseError:
+            if attempt >= policy.attempts:
+                raise
+            yield Sleep(policy.delay(attempt))
 
 
 def cancel_op(endpoint: Endpoint, ref: JobRef, policy: RetryPolicy) -> Op[bool]:

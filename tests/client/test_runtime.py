@@ -105,6 +105,21 @@ def test_the_poll_schedule_is_sparse_early_and_dense_near_the_typical_finish() -
     assert fast.next_delay(1.2, queued) == pytest.approx(3.0)  # every delay compressed 10x
 
 
+def test_the_client_tunes_the_poll_schedule_and_names_a_bad_setting() -> None:
+    from wan26core import Client
+
+    with Client("dashscope/r2v", api_key="k", journal=False, poll={"spread_fraction": 0.02, "max_interval": 3}) as client:
+        schedule = client.schedule(client.endpoint())
+    assert schedule.spread_fraction == 0.02 and schedule.max_interval == 3.0
+    assert schedule.next_delay(2, JobStatus("queued", "PENDING")) == 3.0  # the cap, long before the earliest finish
+    with pytest.raises(ValueError, match="'interval' is not a poll setting; choose from min_interval"):
+        Client("dashscope/r2v", journal=False, poll={"interval": 1})
+    with pytest.raises(ValueError, match="max_interval must be a positive number"):
+        Client("dashscope/r2v", journal=False, poll={"max_interval": -1})
+    with pytest.raises(ValueError, match="min_interval must not exceed max_interval"):
+        Client("dashscope/r2v", journal=False, poll={"max_interval": 1})
+
+
 def test_the_poll_schedule_aims_at_the_finish_the_progress_rate_predicts() -> None:
     schedule = PollSchedule({"min": 0, "typical": 5, "max": 120}, {"min": 60, "typical": 120, "max": 600})
     window = schedule.spread * schedule.spread_fraction

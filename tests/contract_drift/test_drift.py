@@ -380,4 +380,4 @@ def test_every_drift_class_is_documented() -> None:
     text = (ROOT / "docs" / "contract-drift.md").read_text(encoding="utf-8")
     for name, (severity, _) in DRIFT_CLASSES.items():
         assert f"`{name}`" in text, f"{name} is not in docs/contract-drift.md"
-        assert severity in text
+        assert f"| `{name}` | {severity} |" in text, f"{name}: docs/contract-drift.md does not give its severity {severity}"
