@@ -1,1 +1,49 @@
-"""Testing toolkit: the pytest plugin (``wan26core.testing.plugin``) and the conformance kit for provider plugins."""
+"""Testing toolkit: the pytest plugin (``wan26core.testing.plugin``) and the conformance kit for provider plugins.
+
+pytest imports this package in every run (the ``pytest11`` entry point), also where Hypothesis or the mock is
+not installed, so nothing is imported here until a name is used:
+
+>>> from wan26core.testing import ProviderConformance  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .conformance import ProviderConformance
+    from .kit_checks import ConformanceError
+    from .kit_strategies import expected_sources, minimal_request, valid_requests
+    from .kit_target import ConformanceTarget
+
+__all__ = [
+    "ConformanceError",
+    "ConformanceTarget",
+    "ProviderConformance",
+    "expected_sources",
+    "minimal_request",
+    "valid_requests",
+]
+
+_LAZY = {
+    "ProviderConformance": "conformance",
+    "ConformanceError": "kit_checks",
+    "ConformanceTarget": "kit_target",
+    "expected_sources": "kit_strategies",
+    "minimal_request": "kit_strategies",
+    "valid_requests": "kit_strategies",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
