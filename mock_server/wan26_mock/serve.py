@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import sys
 import threading
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["MockServer", "add_arguments", "client_settings", "running_server", "serve"]
 
 _START_TIMEOUT_S = 30.0
+_GRACE_S = 0.5  # for answers in flight at shutdown, before open connections are dropped
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,8 +141,20 @@ def running_server(
         yield MockServer(base_url, engine, ca_file, client_settings(engine, base_url, ca_file))
     finally:
         server.should_exit = True
-        thread.join(timeout=_START_TIMEOUT_S)
+        thread.join(timeout=_GRACE_S)
+        if thread.is_alive():  # a TLS connection its client keeps open waits for the client's close_notify: drop it
+            _abort_connections(server)
+            thread.join(timeout=_START_TIMEOUT_S)
         sock.close()
+
+
+def _abort_connections(server: uvicorn.Server) -> None:
+    """Drop every open connection, from the server's loop (asyncio waits up to 30 s for a TLS peer's goodbye)."""
+    for connection in list(server.server_state.connections):
+        transport, loop = getattr(connection, "transport", None), getattr(connection, "loop", None)
+        if transport is not None and loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+                loop.call_soon_threadsafe(transport.abort)
 
 
 def serve(args: argparse.Namespace, registry: Registry | None = None, out: TextIO = sys.stderr) -> int:

@@ -12,14 +12,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .config import MockConfig
     from .conformance import ProviderConformance
+    from .control import JournalEntry
     from .kit_checks import ConformanceError
     from .kit_strategies import expected_sources, minimal_request, valid_requests
     from .kit_target import ConformanceTarget
+    from .live import LiveMock
+    from .routes import MockRoutes
 
 __all__ = [
     "ConformanceError",
     "ConformanceTarget",
+    "JournalEntry",
+    "LiveMock",
+    "MockConfig",
+    "MockRoutes",
     "ProviderConformance",
     "expected_sources",
     "minimal_request",
@@ -27,6 +35,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "MockConfig": "config",
+    "JournalEntry": "control",
+    "LiveMock": "live",
+    "MockRoutes": "routes",
     "ProviderConformance": "conformance",
     "ConformanceError": "kit_checks",
     "ConformanceTarget": "kit_target",
