@@ -1,7 +1,8 @@
 """Run every benchmark of bench/ and print one table of their figures.
 
-``python bench/run_all.py`` runs the full forms (a few minutes) and exits 1 when a target is missed;
-``--quick`` runs the bounded forms (seconds, for CI) and never fails on a figure, only on a broken benchmark.
+``python bench/run_all.py`` runs the full forms (a few minutes: the last, ``suite_time``, runs the whole test suite)
+and exits 1 when a target is missed; ``--quick`` runs the bounded forms (seconds each, for CI) and never fails on a
+figure, only on a broken benchmark.
 Each benchmark runs in its own process; its own report is shown with ``--verbose``.
 """
 
@@ -18,6 +19,8 @@ from typing import Any
 from _common import HERE, PYTHON, RESULT_PREFIX, mib, table
 from client_concurrency import run_all_rows as client_concurrency_rows
 from client_requests import run_all_rows as client_requests_rows
+from reliability_figures import rows as reliability_rows
+from suite_time import rows as suite_time_rows
 
 Row = list[str]
 
@@ -75,6 +78,8 @@ BENCHMARKS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("mock_sse.py", _sse_rows),
     ("client_requests.py", client_requests_rows),
     ("client_concurrency.py", client_concurrency_rows),
+    ("reliability_figures.py", reliability_rows),
+    ("suite_time.py", suite_time_rows),
 ]
 
 
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         result["wall_s"] = time.monotonic() - began
         results[name] = result
         rows.extend(summarise(result))
-    print(f"wan26 mock benchmarks ({'quick' if args.quick else 'full'} form)")
+    print(f"wan26 benchmarks ({'quick' if args.quick else 'full'} form)")
     print(table(rows, ["figure", "measured", "target", ""]))
     if args.json:
         print(json.dumps(results, indent=2, sort_keys=True))

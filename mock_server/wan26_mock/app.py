@@ -36,7 +36,6 @@ from .streams import ConnectionAborted, MockStream
 __all__ = ["MockApp", "create_app"]
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
-_BODY_LIMIT = max(MAX_BODY_BYTES, MAX_UPLOAD_BYTES) + 1  # past it, the engine only needs to know the body is too big
 _MEMO_SIZE = 256  # distinct query strings and hosts remembered (bounded: clients choose them)
 _NO_QUERY: Mapping[str, str] = MappingProxyType({})
 _ODD_PATH = re.compile(r"[?#\\\t\r\n]")  # characters Starlette's URL would escape or drop from a path
@@ -86,6 +85,7 @@ class MockEndpoint:
         headers: dict[str, str] = {}
         host: bytes | None = None
         has_body = False
+        declared = 0
         for raw_name, raw_value in scope["headers"]:
             name = raw_name.decode("latin-1").lower()
             headers[name] = raw_value.decode("latin-1")
@@ -93,14 +93,19 @@ class MockEndpoint:
                 host = raw_value
             elif name == "content-length" or name == "transfer-encoding":
                 has_body = True
-        response = await self.engine.handle_parts(
-            scope["method"],
-            self._path(scope),
-            self._query(scope.get("query_string", b"")),
-            headers,
-            await _read_body(receive) if has_body else b"",
-            self._base_url(scope, host),
-        )
+                if name == "content-length" and raw_value.isdigit():
+                    declared = int(raw_value)
+        path = self._path(scope)
+        body, size = b"", 0
+        if has_body:
+            storage = getattr(self.engine, "storage", None)  # fal's uploads take bigger bodies
+            limit = MAX_UPLOAD_BYTES if storage is not None and storage.handles(path) else MAX_BODY_BYTES
+            body, size = await _read_body(receive, limit if declared <= limit else -1)  # announced too big: keep none
+        parts = (scope["method"], path, self._query(scope.get("query_string", b"")), headers, body, self._base_url(scope, host))
+        if size > len(body):  # nothing kept: the engine refuses it by its size
+            response = await self.engine.handle_parts(*parts, body_size=size)
+        else:
+            response = await self.engine.handle_parts(*parts)
         if isinstance(response, MockStream):
             await StreamingResponse(response.chunks(), status_code=response.status, headers=dict(response.headers))(
                 scope, receive, send
@@ -144,8 +149,11 @@ class MockEndpoint:
         return base_url
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, int]:
+    """The body and its size. Past ``limit`` bytes (-1: from the start) nothing is kept and the rest is read and
+    dropped (the client then reads the answer): whatever a client sends, a request holds at most ``limit`` bytes, and
+    the engine refuses a body that was too big by its size, without parsing it."""
+    chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
@@ -153,12 +161,13 @@ async def _read_body(receive: Receive) -> bytes:
             raise ClientDisconnect()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > _BODY_LIMIT:  # keep memory bounded: the engine only needs to know it is too big
-            break
-        chunks.append(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif chunks:
+            chunks.clear()
         if not message.get("more_body", False):
             break
-    return b"".join(chunks)
+    return (b"".join(chunks) if size <= limit else b""), size
 
 
 class _InjectedReset(logging.Filter):

@@ -162,9 +162,13 @@ class Engine:
         headers: Mapping[str, str],
         body: bytes,
         base_url: str,
+        body_size: int | None = None,
     ) -> MockResponse:
         """:meth:`handle` for a request given by its parts, as the ASGI app has them: the :class:`MockRequest`
-        the dialect sees is built once, after routing, with the path parameters and the virtual time."""
+        the dialect sees is built once, after routing, with the path parameters and the virtual time.
+
+        ``body_size``: how many bytes the client sent, when the caller kept fewer (``body`` empty: the app keeps
+        nothing past its read limit, see :mod:`wan26_mock.app`); such a request is refused by its size."""
         now = self.clock.now()  # once: the instant the request arrived, for routing, the job and the journal
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             return await self._admin(MockRequest(method, path, query, headers, body, base_url, now=now))
@@ -174,8 +178,14 @@ class Engine:
         fault: Fault | None = None
         match = self._match(method.upper(), path)
         request = MockRequest(method, path, query, headers, body, base_url, match[1] if match else {}, now=now)
+        size = max(len(body), body_size or 0)
         try:
-            if request.path in self._jwks_paths and request.method.upper() == "GET":
+            if size > MAX_BODY_BYTES and match is not None and match[0].action == "submit":
+                action, response = "submit", self._too_large(match[0].dialect, request, size)  # refused unread
+            elif size > MAX_UPLOAD_BYTES and self.storage is not None and self.storage.handles(path):
+                action = "upload"
+                response = MockResponse(413, {"detail": f"the body ({size} bytes) is over {MAX_UPLOAD_BYTES} bytes"})
+            elif request.path in self._jwks_paths and request.method.upper() == "GET":
                 action, response = "jwks", MockResponse(200, self.signer.jwks(), {"cache-control": "max-age=3600"})
             elif match is None and self.storage is not None and self.storage.handles(request.path):
                 action = "upload"
@@ -303,11 +313,17 @@ class Engine:
             return dialect.error(request, native)
         return None
 
+    def _too_large(self, dialect: Dialect, request: MockRequest, size: int) -> MockResponse:
+        """The provider's refusal of a submit body over :data:`MAX_BODY_BYTES`, without parsing it (its key first)."""
+        denied = dialect.authenticate(request)
+        if denied is not None:
+            return denied
+        contract = next(iter(self.contracts[dialect.provider].values()))
+        return dialect.invalid(request, contract, [_shape(contract, f"the body ({size} bytes) is over {MAX_BODY_BYTES} bytes")])
+
     def _submit(
         self, dialect: Dialect, request: MockRequest, provider: str, contract: Contract, fault: Fault | None, now: float
     ) -> tuple[MockResponse, Job | None]:
-        if len(request.body) > MAX_BODY_BYTES:
-            return dialect.invalid(request, contract, [_shape(contract, f"the body is over {MAX_BODY_BYTES} bytes")]), None
         body = json_body(request)
         if not is_json(body) or not isinstance(body, dict):
             return dialect.invalid(request, contract, [_shape(contract, "the body is not a JSON object")]), None

@@ -39,7 +39,15 @@ def _redacted(value: str) -> str:
 
 
 def redact_query(query: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("[redacted]" if _SECRET_QUERY.match(k) else v) for k, v in query.items()}
+    """Secret-named parameters, and secret-named parameters of a URL given as a value (fal's ``fal_webhook=``)."""
+    return {k: ("[redacted]" if _SECRET_QUERY.match(k) else _redact_url(v) if "=" in v else v) for k, v in query.items()}
+
+
+_URL_PARAM = re.compile(r"(?P<head>[?&](?P<name>[^=&#]*)=)(?P<value>[^&#]*)")
+
+
+def _redact_url(value: str) -> str:
+    return _URL_PARAM.sub(lambda m: m["head"] + "[redacted]" if _SECRET_QUERY.match(m["name"]) else m[0], value)
 
 
 def _body(raw: bytes | Any) -> Any:
@@ -48,7 +56,7 @@ def _body(raw: bytes | Any) -> Any:
             return {"truncated": True, "size": len(raw)}
         try:
             return json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             return raw[:1024].decode("utf-8", "replace")
     return raw
 

@@ -321,9 +321,15 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
 
 def _resume_one(client: Client, record: JobRecord, args: argparse.Namespace, out: TextIO) -> int:
     if record.remote_id is None:
-        note = "never reached the provider" if record.phase == "intent" else f"unknown outcome ({record.phase})"
-        out.write(f"{record.short_id}  {record.provider}: {note}; check the provider's dashboard before re-submitting\n")
-        return 1 if record.phase == "unknown" else 0
+        if record.phase == "intent" and client.journal is not None:
+            # the process stopped between journaling the intent and journaling the answer (a crash, kill -9): the
+            # POST may or may not have been sent, and the provider may hold (and charge) a job we have no id for
+            record = client.journal.record_unknown(record.id, "the client stopped before the submit's answer was journaled")
+        out.write(
+            f"{record.short_id}  {record.provider}: unknown outcome ({record.phase}): the submit may have reached the"
+            " provider; check its dashboard before re-submitting\n"
+        )
+        return 1
     try:
         result = client.job(record.id).wait(timeout=args.timeout)
     except AuthenticationError as exc:

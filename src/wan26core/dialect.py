@@ -201,7 +201,7 @@ def json_body(request: MockRequest) -> Any:
 
     try:
         return json.loads(request.body) if request.body else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested past the stack
         return _NO_BODY
 
 

@@ -105,7 +105,7 @@ class HttpReply:
         """The body as JSON; :class:`MalformedResponseError` when it is not."""
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested past the stack
             preview = self.body[:80].decode("utf-8", "replace")
             raise MalformedResponseError(
                 f"the provider's answer (HTTP {self.status}) is not valid JSON: {preview!r}", http_status=self.status
@@ -345,7 +345,7 @@ class ContractClientProtocol:
     def parse_event(self, data: str, ref: JobRef) -> JobStatus:
         try:
             body = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise MalformedResponseError(f"{self.provider_id} sent a status event that is not JSON: {data[:80]!r}") from None
         return self.status_from_body(body, ref)
 
@@ -411,7 +411,7 @@ class ContractClientProtocol:
         """
         try:
             body = json.loads(reply.body) if reply.body else None
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         native = self.native_error_of(body, reply.status) if body is not None else None
         if native is None:

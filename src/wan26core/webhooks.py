@@ -96,6 +96,6 @@ def verify_webhook(
             continue
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise WebhookVerificationError("the webhook body is not JSON") from None
     raise WebhookVerificationError("the webhook signature matches no key of the JWKS")
