@@ -325,8 +325,10 @@ class Engine:
         self, dialect: Dialect, request: MockRequest, provider: str, contract: Contract, fault: Fault | None, now: float
     ) -> tuple[MockResponse, Job | None]:
         body = json_body(request)
-        if not is_json(body) or not isinstance(body, dict):
-            return dialect.invalid(request, contract, [_shape(contract, "the body is not a JSON object")]), None
+        if not is_json(body):
+            return dialect.invalid(request, contract, [_shape(contract, "the body is not JSON", "request.json")]), None
+        if not isinstance(body, dict):
+            return dialect.invalid(request, contract, [_shape(contract, "the body is not a JSON object", "request.body")]), None
         canonical, violations = check_wire(body, contract)
         if violations or canonical is None:
             return dialect.invalid(request, contract, violations), None
@@ -623,9 +625,13 @@ def _cancellable(contract: Contract, state: str) -> bool:
     return route is not None and state in route.get("states", ["queued", "running"])
 
 
-def _shape(contract: Contract, message: str) -> Violation:
-    native = contract.native_error("request.type") or contract.native_error("*")
+def _shape(contract: Contract, message: str, rule: str = "request.type") -> Violation:
+    """A body-level refusal: the catalogue's entry for ``rule`` (``request.json``: not JSON, ``request.body``: not an
+    object), else its ``request.type`` or ``*`` entry, else its first validation error."""
+    entry = next((e for e in contract.data["errors"] if rule != "request.type" and rule in e.get("rules", ())), None)
+    native = NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
+    native = native or contract.native_error("request.type") or contract.native_error("*")
     if native is None:
         entry = next((e for e in contract.data["errors"] if e["kind"] == "validation"), None)
         native = NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
-    return Violation("$", "request.type", message, native=native)
+    return Violation("$", rule, message, native=native)

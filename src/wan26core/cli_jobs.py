@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
 import json
+import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -16,7 +20,8 @@ from typing import Any, TextIO
 
 import httpx
 
-from .client import AsyncClient, Client
+from .client import AsyncClient, Client, Result
+from .download import download
 from .errors import AuthenticationError, JobTimeoutError, MissingExtraError, ValidationError, Wan26Error
 from .journal import JobRecord, Journal, default_journal_path
 from .plugins import Registry
@@ -93,9 +98,14 @@ def register(sub: Any) -> None:
     show = jobs_sub.add_parser("show", help="one job with its recorded events")
     show.add_argument("job")
     show.set_defaults(handler=cmd_jobs_show)
-    resume = jobs_sub.add_parser("resume", help="wait for every unfinished job the provider accepted")
+    resume = jobs_sub.add_parser(
+        "resume", help="wait for every unfinished job the provider accepted, and fetch every video whose download did not finish"
+    )
     resume.add_argument("--timeout", type=float)
-    resume.add_argument("--download-dir", "-d", help="download each finished video into this folder")
+    resume.add_argument(
+        "--download-dir", "-d", help="download finished videos that have no journaled output path (-o) into this folder"
+    )
+    resume.add_argument("--no-download", action="store_true", help="download nothing; only follow the jobs")
     resume.set_defaults(handler=cmd_jobs_resume)
     dl = jobs_sub.add_parser("download", help="download a finished job's video")
     dl.add_argument("job")
@@ -188,6 +198,8 @@ async def _generate(args: argparse.Namespace, registry: Registry, request: Gener
     try:
         async with AsyncClient(args.provider, **options) as client:
             job = await client.submit(request, webhook_url=args.webhook_url, label=args.label)
+            target = args.output or f"wan26-{job.id[:8]}.mp4"
+            client.want_output(job.local_id, target, args.overwrite)  # `jobs resume` fetches it if we die first
             progress.started(job.id, job.provider, job.remote_id)
             ticker = asyncio.create_task(progress.tick())
             try:
@@ -195,7 +207,6 @@ async def _generate(args: argparse.Namespace, registry: Registry, request: Gener
             finally:
                 ticker.cancel()
                 progress.finish()
-            target = args.output or f"wan26-{job.id[:8]}.mp4"
             file = await result.download(target, overwrite=args.overwrite)
     except JobTimeoutError as exc:
         sys.stderr.write(f"wan26: {exc}\n")
@@ -270,9 +281,12 @@ def cmd_cancel(args: argparse.Namespace, registry: Registry, out: TextIO) -> int
 
 def cmd_result(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     with _client(args, registry) as client:
-        result = client.job(args.job).result()
+        job = client.job(args.job)
+        result = job.result()
         if args.output or getattr(args, "jobs_command", None) == "download":
-            file = result.download(args.output or f"wan26-{result.job.id[:8]}.mp4", overwrite=args.overwrite)
+            assert client.journal is not None
+            wanted = client.journal.get(job.id).wanted_output  # where `generate -o` meant it to go
+            file = result.download(args.output or wanted or f"wan26-{result.job.id[:8]}.mp4", overwrite=args.overwrite)
             out.write(f"{file.path} ({file.size} bytes)\n")
         elif getattr(args, "json", False):
             json.dump({"url": result.url, "width": result.video.width, "height": result.video.height}, out)
@@ -307,16 +321,76 @@ def cmd_jobs_show(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
 
 
 def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
-    """Wait for every unfinished journaled job that reached the provider; report the ones that did not."""
+    """Wait for every unfinished journaled job that reached the provider (reporting the ones that did not), then fetch
+    every succeeded job's video that was wanted at a path (``generate -o``) and never recorded as downloaded."""
     failures = 0
     with _client(args, registry) as client:
         assert client.journal is not None
         records = client.journal.list(unfinished=True)
-        if not records:
-            out.write("nothing to resume: every journaled job has finished\n")
+        pending = [] if args.no_download else client.journal.pending_downloads()
+        if not records and not pending:
+            out.write("nothing to resume: every journaled job has finished and every wanted video is downloaded\n")
         for record in records:
             failures += _resume_one(client, record, args, out)
+        for record in pending:
+            failures += _fetch_pending(client, record, out)
     return 1 if failures else 0
+
+
+def _fetch_pending(client: Client, record: JobRecord, out: TextIO) -> int:
+    """Download a job that succeeded earlier but whose download never completed (the process died, or it failed)."""
+    head = f"{record.short_id}  {record.provider}: succeeded earlier, its download did not complete"
+    try:
+        result = client.job(record.id).result()
+    except Wan26Error as exc:
+        out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {exc}\n")
+        return 1
+    return _save(client, record, result, head, out)
+
+
+def _save(client: Client, record: JobRecord, result: Result, head: str, out: TextIO) -> int:
+    """Download ``result`` to the job's wanted output; an existing file there is kept unless it is the same video."""
+    assert record.wanted_output is not None and client.journal is not None
+    target = Path(record.wanted_output)
+    try:
+        if record.wanted_overwrite or not target.exists():
+            file = result.download(target, overwrite=record.wanted_overwrite)
+            out.write(f"{head}: fetched -> {file.path} ({file.size} bytes)\n")
+            return 0
+        if _same_video(client, result, target):  # the process died between the rename and journaling it
+            client.journal.record_download(record.id, str(target.resolve()))
+            out.write(f"{head}: {target} already holds this video; recorded\n")
+            return 0
+    except Wan26Error as exc:
+        out.write(f"{head}; download to {target} failed: {type(exc).__name__}: {exc}\n")
+        return 1
+    out.write(
+        f"{head}; {target} already exists with other content and was kept: run `wan26 jobs download {record.short_id}"
+        " -o PATH` (or add --overwrite)\n"
+    )
+    return 1
+
+
+def _same_video(client: Client, result: Result, target: Path) -> bool:
+    """True when ``target`` holds exactly the result's video (size first, then the sha256 of a fresh download)."""
+    size = target.stat().st_size
+    if result.video.file_size is not None and size != result.video.file_size:
+        return False
+    probe = target.with_name(f".{target.name}.check-{secrets.token_hex(6)}")
+    try:
+        fresh = download(result.url, probe, client=client.http, expected_size=result.video.file_size)
+        return fresh.size == size and fresh.sha256 == _sha256(target)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _resume_one(client: Client, record: JobRecord, args: argparse.Namespace, out: TextIO) -> int:
@@ -339,6 +413,13 @@ def _resume_one(client: Client, record: JobRecord, args: argparse.Namespace, out
         out.write(f"{record.short_id}  {record.provider}: {type(exc).__name__}: {exc}\n")
         return 0 if not isinstance(exc, JobTimeoutError) else 1
     line = f"{record.short_id}  {record.provider}: succeeded {result.url}"
+    if args.no_download:
+        out.write(line + "\n")
+        return 0
+    assert client.journal is not None
+    record = client.journal.get(record.id)
+    if record.wanted_output is not None:
+        return _save(client, record, result, line, out)
     if args.download_dir:
         file = result.download(Path(args.download_dir) / f"wan26-{record.id[:8]}.mp4")
         line += f" -> {file.path}"

@@ -140,6 +140,11 @@ class _Core:
             )
         return record
 
+    def want_output(self, local_id: str | None, output: str | os.PathLike[str], overwrite: bool) -> None:
+        """Journal where the video is to go, so that ``wan26 jobs resume`` can fetch it if this process dies first."""
+        if self.journal is not None and local_id is not None:
+            self.journal.record_wanted_output(local_id, output, overwrite=overwrite)
+
     def ref_of(self, record: JobRecord) -> tuple[Endpoint, JobRef]:
         endpoint = self.endpoint(record.provider, base_url=record.base_url)
         assert record.remote_id is not None
@@ -244,8 +249,14 @@ class Client(_Core):
         overwrite: bool = False,
         label: str | None = None,
     ) -> Result:
-        """Submit, wait and fetch the result (and download it to ``output`` when given)."""
+        """Submit, wait and fetch the result (and download it to ``output`` when given).
+
+        ``output`` is journaled as soon as the job is accepted: if this process dies before the download
+        completes, ``wan26 jobs resume`` downloads the video there.
+        """
         job = self.submit(request, provider, label=label)
+        if output is not None:
+            self.want_output(job.local_id, output, overwrite)
         result = job.wait(timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update)
         if output is not None:
             result.download(output, overwrite=overwrite)
@@ -428,6 +439,8 @@ class AsyncClient(_Core):
         label: str | None = None,
     ) -> AsyncResult:
         job = await self.submit(request, provider, label=label)
+        if output is not None:
+            self.want_output(job.local_id, output, overwrite)
         result = await job.wait(timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update)
         if output is not None:
             await result.download(output, overwrite=overwrite)

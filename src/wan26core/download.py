@@ -1,9 +1,13 @@
 """Streaming, atomic download of a result file.
 
-The body is streamed into a hidden temporary file next to the target (``.{name}.part-<random>``), hashed
-and counted on the way, fsynced, checked against ``Content-Length`` and the caller's ``expected_size``, and
-only then renamed to the target name. Whatever goes wrong — an HTTP error, a short body, a dropped
+The body is streamed into a hidden temporary file next to the target (``.{name}.part-<pid>-<host>-<random>``),
+hashed and counted on the way, fsynced, checked against ``Content-Length`` and the caller's ``expected_size``,
+and only then renamed to the target name. Whatever goes wrong — an HTTP error, a short body, a dropped
 connection, Ctrl-C — the temporary file is removed and nothing ever appears under the target name.
+
+A process killed outright (SIGKILL, a power cut) cannot remove its temporary file; the next download to the
+same target does: it removes those whose writer is gone (same host, process id no longer running) and, whatever
+their origin, those untouched for :data:`STALE_AFTER_S`. A file another live process is writing is never removed.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import secrets
+import socket
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +29,15 @@ import httpx
 
 from .errors import DownloadError
 
-__all__ = ["DownloadedFile", "ProgressCallback", "adownload", "download"]
+__all__ = ["STALE_AFTER_S", "DownloadedFile", "ProgressCallback", "adownload", "download", "remove_stale_parts"]
 
 #: ``progress(bytes_so_far, total_or_None)``, called once before the first chunk and after every chunk.
 ProgressCallback = Callable[[int, int | None], None]
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+#: a temporary file not written to for this long is abandoned whoever wrote it (a live download writes every chunk)
+STALE_AFTER_S = 24 * 3600.0
+#: the part after ``.part-``: ``<pid>-<host tag>-<random>``, or the older ``<random>`` (no writer recorded)
+_PART_SUFFIX = re.compile(r"(?:(?P<pid>[0-9]{1,10})-(?P<host>[0-9a-f]{8})-)?[0-9a-f]{12}\Z")
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,69 @@ def _prepare(path: str | os.PathLike[str], overwrite: bool, chunk_size: int) -> 
     if target.exists() and not overwrite:
         raise DownloadError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(target)
     return target
+
+
+def remove_stale_parts(target: str | os.PathLike[str], *, now: float | None = None) -> list[Path]:
+    """Remove the temporary files of earlier downloads to ``target`` whose writer is gone; returns those removed.
+
+    One is removed when the process named in its name ran on this host and is no longer alive, or when it has
+    not been modified for :data:`STALE_AFTER_S`. Only regular files named exactly like this module's temporary
+    files of ``target`` are considered (not symlinks, not another target's files).
+    """
+    target = Path(target)
+    prefix = f".{target.name}.part-"
+    clock = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        match = _PART_SUFFIX.match(entry.name, len(prefix))
+        if match is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            age = clock - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        pid, host = match.group("pid"), match.group("host")
+        orphan = pid is not None and host == _HOST_TAG and not _alive(int(pid))
+        if orphan or age > STALE_AFTER_S:
+            try:
+                os.unlink(entry.path)
+            except OSError:  # gone already (another cleaner), or not ours to remove
+                continue
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _host_tag() -> str:
+    """8 hex digits naming this host, so that a process id is only ever checked on the host that wrote it."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+_HOST_TAG = _host_tag()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host; True when that cannot be known (not POSIX, or in doubt)."""
+    if os.name != "posix" or pid <= 0:
+        return True  # on Windows os.kill(pid, 0) would terminate the process: never probe there
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
 
 
 def _where(url: str) -> str:
@@ -154,7 +227,7 @@ class _Sink:
 
     def __enter__(self) -> _Sink:
         for _ in range(10):  # a random name; a clash (practically impossible) just draws again
-            temp = self.target.with_name(f".{self.target.name}.part-{secrets.token_hex(6)}")
+            temp = self.target.with_name(f".{self.target.name}.part-{os.getpid()}-{_HOST_TAG}-{secrets.token_hex(6)}")
             try:
                 self.file = open(temp, "xb")
             except FileExistsError:

@@ -92,11 +92,20 @@ class JobRecord:
     result: Mapping[str, Any] | None = None
     output_path: str | None = None
     label: str | None = None
+    #: where the video should be saved (an absolute path), and whether that may replace an existing file;
+    #: ``wan26 jobs resume`` downloads a succeeded job there when ``output_path`` is still unset
+    wanted_output: str | None = None
+    wanted_overwrite: bool = False
 
     @property
     def finished(self) -> bool:
         """True once the job can change no more: succeeded, failed, cancelled or rejected."""
         return self.phase in FINISHED_PHASES
+
+    @property
+    def download_pending(self) -> bool:
+        """True when the job succeeded, a download was asked for, and none is recorded (a crash, a kill, an error)."""
+        return self.phase == "succeeded" and self.wanted_output is not None and self.output_path is None
 
     @property
     def short_id(self) -> str:
@@ -109,7 +118,19 @@ class JobRecord:
 
 
 #: The fields a ``record_*`` call may change, in column order; events carry their new values.
-_MUTABLE = ("phase", "remote_id", "urls", "queue_position", "progress", "last_log", "error", "result", "output_path")
+_MUTABLE = (
+    "phase",
+    "remote_id",
+    "urls",
+    "queue_position",
+    "progress",
+    "last_log",
+    "error",
+    "result",
+    "output_path",
+    "wanted_output",
+    "wanted_overwrite",
+)
 _JSON_COLUMNS = frozenset({"urls", "request", "wire", "error", "result"})
 _COLUMNS = tuple(f for f in JobRecord.__dataclass_fields__)
 
@@ -234,6 +255,10 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             changes TEXT NOT NULL
         )""",
         "CREATE INDEX events_job ON events (job_id, seq)",
+    ),
+    (  # 2: where the user asked the video to go, so that `jobs resume` can finish a download a crash cut short
+        "ALTER TABLE jobs ADD COLUMN wanted_output TEXT",
+        "ALTER TABLE jobs ADD COLUMN wanted_overwrite INTEGER NOT NULL DEFAULT 0",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -473,6 +498,22 @@ class Journal:
         stored = os.fspath(path)
         return self._apply(local_id, "download", lambda current: {"output_path": stored})
 
+    def record_wanted_output(self, local_id: str, path: str | os.PathLike[str], *, overwrite: bool = False) -> JobRecord:
+        """The video is to be saved at ``path`` (stored absolute); ``overwrite``: it may replace an existing file."""
+        if not isinstance(overwrite, bool):
+            raise ValueError(f"overwrite must be True or False, not {overwrite!r}")
+        stored = os.path.abspath(os.fspath(path))
+        return self._apply(local_id, "wanted", lambda current: {"wanted_output": stored, "wanted_overwrite": overwrite})
+
+    def pending_downloads(self) -> builtins.list[JobRecord]:
+        """Succeeded jobs whose wanted download is not recorded, oldest first (see :attr:`JobRecord.download_pending`)."""
+        sql = (
+            f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE phase = 'succeeded' AND wanted_output IS NOT NULL"
+            " AND output_path IS NULL ORDER BY created_at, rowid"
+        )
+        with self._lock:
+            return [_record(row) for row in self._connection().execute(sql).fetchall()]
+
     # -- reads --
 
     def get(self, ident: str) -> JobRecord:
@@ -564,6 +605,7 @@ def _record(row: tuple[Any, ...]) -> JobRecord:
     values = {
         name: (json.loads(v) if name in _JSON_COLUMNS and v is not None else v) for name, v in zip(_COLUMNS, row, strict=True)
     }
+    values["wanted_overwrite"] = bool(values["wanted_overwrite"])  # SQLite stores it as 0/1
     return JobRecord(**values)
 
 

@@ -16,6 +16,9 @@ import pytest
 from support import builtin_registry
 from wan26_mock.serve import running_server
 from wan26core.cli import main
+from wan26core.cli_jobs import EMBEDDED_TIME_SCALE
+from wan26core.client import Client
+from wan26core.download import download
 from wan26core.journal import Journal
 
 REF = "https://example.com/cat.mp4"
@@ -42,6 +45,8 @@ def test_generate_without_a_key_runs_on_the_embedded_mock(
     assert "out.mp4" in out
     mock_journal = Journal(tmp_path / "home" / "embedded-mock.sqlite3")
     assert [r.phase for r in mock_journal.list()] == ["succeeded"]
+    (record,) = mock_journal.list()
+    assert record.wanted_output == record.output_path == str(tmp_path / "out.mp4")  # journaled before the wait
     assert not (tmp_path / "home" / "journal.sqlite3").exists()  # mock jobs stay out of the real journal
 
 
@@ -139,3 +144,48 @@ def test_jobs_list_and_show_read_the_journal(tmp_path: Path, capsys: pytest.Capt
     shown = json.loads(capsys.readouterr().out)
     assert shown["job"]["phase"] == "succeeded"
     assert next(e["phase"] for e in shown["events"] if e.get("phase")) == "intent"
+
+
+def test_resume_downloads_every_succeeded_job_whose_wanted_download_did_not_complete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal_path = tmp_path / "j.sqlite3"
+    request = {"prompt": "@cat waves", "references": [{"name": "cat", "source": REF}]}
+    want = {name: tmp_path / "videos" / f"{name}.mp4" for name in ("lost", "renamed", "clash", "skipped")}
+    with running_server(builtin_registry(), seed=4, profile="fast") as mock:
+        with Client(
+            "fal/r2v-flash",
+            api_key="k",
+            base_url=mock.base_url,
+            journal=journal_path,
+            stream=False,
+            time_scale=EMBEDDED_TIME_SCALE,
+        ) as client:
+            jobs = {name: client.submit(request) for name in want}
+            results = {}
+            for name, job in jobs.items():  # as `generate -o` does, then the process "dies" before downloading
+                client.want_output(job.local_id, want[name], False)
+                results[name] = job.wait()
+            # died between the rename and journaling it: the whole video is there, unrecorded
+            download(results["renamed"].url, want["renamed"], client=client.http)
+            want["clash"].write_bytes(b"the user's own file")
+        monkeypatch.setenv("FAL_KEY", "k")
+        capsys.readouterr()
+        assert main(["jobs", "resume", "--journal", str(journal_path), "--no-download"]) == 0
+        assert "nothing to resume" in capsys.readouterr().out and not want["lost"].exists()
+        code = main(["jobs", "resume", "--journal", str(journal_path)])
+        out = capsys.readouterr().out
+        assert code == 1, out  # the clash is reported, not overwritten
+        assert main(["jobs", "resume", "--journal", str(journal_path)]) == 1  # still pending: only the clash
+        again = capsys.readouterr().out
+    assert out.count("succeeded earlier") == 4 and "fetched ->" in out and "already holds this video" in out
+    assert "already exists with other content and was kept" in out and "jobs download" in out
+    assert again.count("succeeded earlier") == 1 and "clash.mp4 already exists" in again and "lost" not in again
+    assert want["clash"].read_bytes() == b"the user's own file"
+    with Journal(journal_path) as journal:
+        records = {name: journal.get(job.local_id or "") for name, job in jobs.items()}
+    for name in ("lost", "renamed", "skipped"):
+        assert records[name].output_path == str(want[name]) and want[name].read_bytes()[4:8] == b"ftyp"
+    assert want["lost"].read_bytes() == want["renamed"].read_bytes()  # the same test pattern for the same request
+    assert records["clash"].output_path is None and records["clash"].download_pending
+    assert sorted(p.name for p in want["lost"].parent.iterdir()) == sorted(f"{n}.mp4" for n in want)  # no temporary file

@@ -6,7 +6,11 @@ import asyncio
 import gzip
 import hashlib
 import http.server
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from wan26core.download import DownloadedFile, adownload, download
+from wan26core import download as download_module
+from wan26core.download import STALE_AFTER_S, DownloadedFile, adownload, download, remove_stale_parts
 from wan26core.errors import DownloadError, Wan26Error
 
 BODY = bytes(range(256)) * 40  # 10 240 bytes
@@ -216,3 +221,72 @@ def test_default_clients_over_loopback(tmp_path: Path) -> None:
 def test_bad_chunk_size_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="chunk_size must be > 0"):
         download(URL, tmp_path / "x.mp4", chunk_size=0)
+
+
+# --- temporary files a killed process left behind ------------------------------------------------------------
+def _part(target: str, pid: int | None, host: str | None = None, tag: str = "0123456789ab") -> str:
+    writer = f"{pid}-{host or download_module._HOST_TAG}-" if pid is not None else ""
+    return f".{target}.part-{writer}{tag}"
+
+
+@pytest.fixture
+def writers() -> Iterator[tuple[int, int]]:
+    """(pid of a process that has exited and been reaped, pid of one still running): POSIX process ids."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield dead.pid, live.pid
+    finally:
+        live.kill()
+        live.wait()
+
+
+@pytest.mark.parametrize("get", GETTERS)
+def test_the_next_download_removes_only_temporary_files_whose_writer_is_gone(
+    get: Getter, tmp_path: Path, writers: tuple[int, int]
+) -> None:
+    dead, live = writers
+    old = time.time() - STALE_AFTER_S - 60
+    files = {
+        "dead writer": _part("out.mp4", dead),
+        "live writer (another process)": _part("out.mp4", live, tag="111111111111"),
+        "live writer (this process)": _part("out.mp4", os.getpid(), tag="222222222222"),
+        "another host, recent": _part("out.mp4", dead, host="ffffffff", tag="333333333333"),
+        "another host, old": _part("out.mp4", dead, host="ffffffff", tag="444444444444"),
+        "no writer recorded, recent": _part("out.mp4", None, tag="555555555555"),
+        "no writer recorded, old": _part("out.mp4", None, tag="666666666666"),
+        "another target": _part("other.mp4", dead),
+        "not a temporary name, old": ".out.mp4.part-notours.mp4",
+    }
+    for what, name in files.items():
+        (tmp_path / name).write_bytes(b"partial")
+        if what.endswith(", old"):
+            os.utime(tmp_path / name, (old, old))
+    (tmp_path / _part("out.mp4", dead, tag="777777777777")).symlink_to(tmp_path / files["another target"])
+    result = get(ok, URL, tmp_path / "out.mp4")
+    assert result.size == len(BODY)
+    removed = {"dead writer", "another host, old", "no writer recorded, old"}
+    kept = sorted(name for what, name in files.items() if what not in removed)
+    assert names(tmp_path) == sorted([*kept, "out.mp4", _part("out.mp4", dead, tag="777777777777")])  # a symlink is not ours
+
+
+def test_remove_stale_parts_reports_what_it_removed_and_is_safe_on_a_missing_folder(tmp_path: Path) -> None:
+    target = tmp_path / "out.mp4"
+    (tmp_path / _part("out.mp4", None)).write_bytes(b"x")
+    assert remove_stale_parts(target) == []  # recent, writer unknown: kept
+    later = time.time() + STALE_AFTER_S + 1
+    assert remove_stale_parts(target, now=later) == [tmp_path / _part("out.mp4", None)]
+    assert names(tmp_path) == []
+    assert remove_stale_parts(tmp_path / "missing" / "out.mp4") == []
+
+
+@pytest.mark.parametrize("get", GETTERS)
+def test_the_temporary_file_names_its_writer(get: Getter, tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def look(done: int, total: int | None) -> None:
+        seen.extend(p.name for p in tmp_path.iterdir())
+
+    get(ok, URL, tmp_path / "out.mp4", progress=look)
+    assert seen and seen[0].startswith(f".out.mp4.part-{os.getpid()}-{download_module._HOST_TAG}-")

@@ -423,3 +423,67 @@ def test_any_call_sequence_gives_the_last_state_and_one_event_per_change(shared_
         replay.update(event["changes"])
         assert event["phase"] == replay["phase"]
     assert json.dumps({f: replay.get(f) for f in _MUTABLE}, sort_keys=True) == _state(last)
+
+
+# --- the wanted output (schema 2) ------------------------------------------------------------------------
+V1_SCHEMA = (  # the schema as version 1 created it, kept here verbatim: old journals on disk look like this
+    """CREATE TABLE jobs (id TEXT PRIMARY KEY, provider TEXT NOT NULL, fingerprint TEXT NOT NULL, phase TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, remote_id TEXT, urls TEXT NOT NULL, base_url TEXT,
+    request TEXT NOT NULL, wire TEXT NOT NULL, queue_position INTEGER, progress REAL, last_log TEXT, error TEXT,
+    result TEXT, output_path TEXT, label TEXT)""",
+    """CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, at REAL NOT NULL, kind TEXT NOT NULL,
+    phase TEXT NOT NULL, changes TEXT NOT NULL)""",
+)
+
+
+def test_a_version_1_journal_is_migrated_and_its_jobs_stay_readable(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    try:
+        for statement in V1_SCHEMA:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO jobs VALUES ('a' || hex(randomblob(15)), 'fal/r2v', 'f', 'succeeded', 1.0, 2.0, 'r1', '{}', NULL,"
+            " '{}', '{}', NULL, 1.0, NULL, NULL, '{\"url\": \"https://x/v.mp4\"}', NULL, 'old')"
+        )
+        conn.execute("PRAGMA user_version = 1")
+        conn.commit()
+    finally:
+        conn.close()
+    with Journal(path) as journal:
+        (record,) = journal.list()
+        assert (record.phase, record.remote_id, record.label) == ("succeeded", "r1", "old")
+        assert record.result == {"url": "https://x/v.mp4"}
+        assert record.wanted_output is None and record.wanted_overwrite is False and not record.download_pending
+        assert journal.pending_downloads() == []
+        wanted = journal.record_wanted_output(record.id, tmp_path / "v.mp4")
+        assert wanted.download_pending and journal.pending_downloads() == [wanted]
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    finally:
+        conn.close()
+
+
+def test_the_wanted_output_is_journaled_and_pending_until_the_download_is(
+    journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = journal.record_intent("fal/r2v", REQUEST, WIRE)
+    other = journal.record_intent("fal/r2v", REQUEST, WIRE)
+    for record in (first, other):
+        journal.record_submitted(record.id, f"remote-{record.id}", URLS)
+    wanted = journal.record_wanted_output(first.id, "videos/out.mp4", overwrite=True)
+    assert wanted.wanted_output == str(tmp_path / "videos" / "out.mp4") and wanted.wanted_overwrite is True
+    assert not wanted.download_pending and journal.pending_downloads() == []  # not finished yet
+    for record in (first, other):
+        journal.record_status(record.id, "succeeded", result={"url": "https://x/v.mp4"})
+    assert [r.id for r in journal.pending_downloads()] == [first.id]  # the other never asked for a file
+    assert journal.get(first.id).wanted_overwrite is True  # read back from the file as a bool
+    journal.record_download(first.id, str(tmp_path / "videos" / "out.mp4"))
+    assert journal.pending_downloads() == [] and not journal.get(first.id).download_pending
+    kinds = [e["kind"] for e in journal.events(first.id)]
+    assert kinds == ["intent", "submitted", "wanted", "status", "download"]
+    with pytest.raises(ValueError, match="overwrite must be True or False"):
+        journal.record_wanted_output(first.id, "x.mp4", overwrite="yes")  # type: ignore[arg-type]

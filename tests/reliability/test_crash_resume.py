@@ -7,9 +7,12 @@ random delay. After each kill, and again after the resume, the mock's job list i
 - every job the mock accepted is journaled: by its id, or — when the process died between sending the submit and
   journaling its answer — as a submit whose outcome is unknown (the journal keeps its request and fingerprint);
 - ``wan26 jobs resume`` follows every job with an id to its end and downloads it, and marks the others ``unknown``
-  (exit 1, telling the user to check the provider's dashboard); ``wan26 jobs download`` fetches the videos of jobs
-  that finished while their download was killed;
-- no file under a final name is partial: every visible file is the whole video (size and MP4 header).
+  (exit 1, telling the user to check the provider's dashboard); it also downloads the video of every job that
+  finished while its download was killed, to the path the killed process wanted (journaled when the job was
+  accepted), removing the killed download's temporary file; ``wan26 jobs download`` remains for a job killed in
+  the instant between its acceptance and the journaling of that path;
+- no file under a final name is partial: every visible file is the whole video (size and MP4 header), and no
+  temporary file outlives the resume of its target.
 
 Bounded: each fixed point once (on rotating providers) and 1 random kill. Full (``WAN26_SUITE=full``): every fixed
 point on every provider and 40 random kills of 4 jobs each.
@@ -140,16 +143,21 @@ def check(case: Crash, mock: MockServer, capsys: pytest.CaptureFixture[str], mon
     assert CANARY not in resumed.out + resumed.err
     assert code == (1 if unknown else 0), resumed.out + resumed.err
     after = by_number(Journal(case.journal).list()) if case.journal.exists() else {}
-    fetched = 0
+    fetched = completed = 0
     for number, record in after.items():
         if number in unknown:
             assert record.phase == "unknown" and "dashboard" in resumed.out, (record, resumed.out)
             continue
         assert record.phase == "succeeded" and record.remote_id == held[number]["id"], record
-        if record.output_path is None:  # finished while its download was killed: fetched on demand
+        wanted = case.folder / "out" / f"job-{number}.mp4"
+        killed = before.get(number)
+        if killed is not None and killed.download_pending:  # finished, its download killed: resume fetched it
+            assert record.output_path == str(wanted) and wanted.is_file(), (record, resumed.out)
+            assert "succeeded earlier, its download did not complete" in resumed.out, resumed.out  # fetched, or found whole
+            completed += 1
+        if record.output_path is None:  # killed before even its wanted path was journaled: fetched on demand
+            assert record.wanted_output is None, record
             target = case.folder / "fetched" / f"job-{number}.mp4"
-            if case.point == "mid_download":  # killed before the rename (at random it may be just after: a whole file)
-                assert not (case.folder / "out" / f"job-{number}.mp4").exists()
             assert main(["jobs", "download", record.id, "--journal", str(case.journal), "-o", str(target)]) == 0
             fetched += 1
     recovered = by_number(Journal(case.journal).list()) if case.journal.exists() else {}
@@ -164,8 +172,10 @@ def check(case: Crash, mock: MockServer, capsys: pytest.CaptureFixture[str], mon
         assert unknown == set(held) == set(case.numbers)  # it reached the provider; the id died with the process
     elif case.point in ("mid_wait", "mid_download"):
         assert not unknown and set(held) == set(case.numbers)
-    if case.point == "mid_download":
-        assert fetched == 1 and temporary == 1  # the killed download's hidden temporary file, never the final name
+    if case.point == "mid_download":  # killed before the rename: resume downloads it under the final name
+        assert completed == 1 and fetched == 0, resumed.out
+        assert temporary == 0  # and removes the killed download's hidden temporary file (its writer is gone)
+    assert temporary == 0
     assert CANARY.encode() not in b"".join(p.read_bytes() for p in case.folder.glob("journal.sqlite3*"))
     phases = Counter(r.phase + ("+file" if r.output_path else "") for r in before.values())
     return {
@@ -175,6 +185,7 @@ def check(case: Crash, mock: MockServer, capsys: pytest.CaptureFixture[str], mon
         "reached_unknown": len(set(held) & unknown),
         "unknown": len(unknown),
         "fetched": fetched,
+        "completed": completed,
         "temporary": temporary,
         "phases": phases,
     }
@@ -206,7 +217,8 @@ def test_kill_9_at_every_point_then_resume_recovers_every_job_with_an_id(
             "recovered": totals["recovered"],  # followed to the end by `jobs resume` (and `jobs download`)
             "reached_unknown": totals["reached_unknown"],  # killed between the POST and journaling its answer
             "unknown_flagged": totals["unknown"],
-            "downloads_fetched_after_kill": totals["fetched"],
+            "downloads_completed_by_resume": totals["completed"],  # killed mid-download, finished by `jobs resume`
+            "downloads_fetched_after_kill": totals["fetched"],  # by `jobs download` (no wanted path journaled)
             "temporary_files_left": totals["temporary"],
             "lost": 0,  # asserted above, run by run
         },

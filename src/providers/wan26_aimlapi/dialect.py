@@ -174,7 +174,7 @@ def _request_id(request: MockRequest) -> str:
         b"\0".join(
             [
                 request.method.encode(),
-                request.path.encode(),
+                request.path.encode("utf-8", "surrogatepass"),  # bytes that were not UTF-8 still hash (never a 500)
                 json.dumps(dict(request.query), sort_keys=True).encode(),
                 request.body,
             ]

@@ -197,7 +197,8 @@ class DashScopeDialect:
 def _request_id(request: MockRequest, *extra: Any) -> str:
     """A stable id for one exchange (dialects are pure: no randomness)."""
     parts = [request.method, request.path, json.dumps(dict(request.query), sort_keys=True), *map(str, extra)]
-    digest = hashlib.sha256("\0".join(parts).encode() + b"\0" + request.body).digest()
+    # surrogatepass: a path or query decoded from bytes that were not UTF-8 still hashes (never a 500)
+    digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass") + b"\0" + request.body).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
