@@ -7,6 +7,9 @@ nothing of sockets, clocks or storage (the mock engine owns those). Provider plu
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -30,6 +33,7 @@ __all__ = [
     "json_body",
     "select_by_model",
     "select_by_path",
+    "stable_request_id",
 ]
 
 Action = Literal["submit", "status", "stream", "result", "cancel"]
@@ -197,8 +201,6 @@ _NO_BODY = object()
 
 def json_body(request: MockRequest) -> Any:
     """The request body parsed as JSON, or :data:`None` when it is not a JSON object/array/value."""
-    import json
-
     try:
         return json.loads(request.body) if request.body else None
     except (ValueError, RecursionError):  # RecursionError: JSON nested past the stack
@@ -208,6 +210,14 @@ def json_body(request: MockRequest) -> Any:
 def is_json(value: Any) -> bool:
     """False for what :func:`json_body` returns on malformed JSON."""
     return value is not _NO_BODY
+
+
+def stable_request_id(request: MockRequest, *extra: Any) -> str:
+    """A UUID-shaped id that depends only on the exchange (method, path, query, ``extra``, body): dialects are pure."""
+    parts = [request.method, request.path, json.dumps(dict(request.query), sort_keys=True), *map(str, extra)]
+    # surrogatepass: a path decoded from bytes that were not UTF-8 still hashes (never a 500)
+    digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass") + b"\0" + request.body).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def credential(request: MockRequest, scheme: str, header: str = "authorization") -> str | None:

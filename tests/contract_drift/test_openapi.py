@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, response_headers_conformance, response_schema_conformance
 from starlette.testclient import TestClient
 
+from schemakit import failure_codes
 from support import CONTRACTS, builtin_registry
 from wan26_mock import Engine, create_app
 from wan26core.openapi import openapi_document, surfaces
@@ -108,30 +107,7 @@ def _schema(engine: Engine) -> Any:
 
 def _run(engine: Engine, mode: GenerationMode, checks: list[Any]) -> dict[str, set[str]]:
     """Failure codes per operation, over every operation, with bounded, derandomized examples."""
-    failures: dict[str, set[str]] = {}
-    for result in _schema(engine).get_all_operations():
-        operation = result.ok()
-        found = failures.setdefault(operation.label, set())
-
-        @settings(
-            max_examples=MAX_EXAMPLES,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def probe(case: Any) -> None:
-            try:
-                case.call_and_validate(checks=checks)
-            except FailureGroup as group:
-                found.update(f.code for f in group.exceptions)  # noqa: B023 - probe runs inside this iteration
-            except Failure as failure:
-                found.add(failure.code)  # noqa: B023
-
-        probe()
-    return {label: codes for label, codes in failures.items() if codes}
+    return failure_codes(_schema(engine), mode, checks, MAX_EXAMPLES)
 
 
 def test_schemathesis_valid_requests_get_conforming_answers(engine: Engine) -> None:

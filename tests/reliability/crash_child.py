@@ -32,6 +32,7 @@ POINTS = ("before_post", "after_post", "mid_wait", "mid_download", "random")
 
 
 def request(number: int) -> dict[str, Any]:
+    """A valid request whose prompt carries a marker, so the job can be found in every journal by its text."""
     return {
         "prompt": f"@cat waves at @dog, take rely-{number:05d}",
         "references": [

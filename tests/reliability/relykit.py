@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from crash_child import request as job_request  # the child builds the same requests: one definition
 
 from mockkit import CANARY
 
@@ -34,18 +35,6 @@ FULL = os.environ.get("WAN26_SUITE", "bounded").lower() == "full"
 PROVIDERS = ("fal/r2v-flash", "aimlapi/r2v", "vtrix/r2v", "dashscope/r2v")
 MARKER = re.compile(r"rely-(\d{5})")
 assert CANARY == "canary-secret-123"  # the same canary as the rest of the suite
-
-
-def job_request(number: int) -> dict[str, Any]:
-    """A valid request whose prompt carries a marker, so the job can be found in every journal by its text."""
-    return {
-        "prompt": f"@cat waves at @dog, take rely-{number:05d}",
-        "references": [
-            {"name": "cat", "source": "https://example.com/cat.mp4"},
-            {"name": "dog", "source": "https://example.com/dog.mp4"},
-        ],
-        "duration": 5,
-    }
 
 
 def marker_of(value: Any) -> int | None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from relykit import FULL
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.generation.modes import GenerationMode
 
+from schemakit import failure_codes
 from support import builtin_registry
 from wan26_mock import Engine, create_app
 
@@ -115,37 +114,17 @@ def test_the_document_covers_every_route_left_out_of_the_generated_one() -> None
     assert "/.well-known/jwks.json" in engine._jwks_paths  # what fal's contract names
 
 
+def _nothing_to_send_wrong(operation: Any) -> bool:
+    raw = operation.definition.raw
+    return operation.label in ANY_INPUT or not (raw["parameters"] or "requestBody" in raw)
+
+
 def _failures(mode: Any) -> dict[str, set[str]]:
     engine = Engine(builtin_registry(), seed=3, frozen_clock=True)
     schema = schemathesis.openapi.from_dict(DOCUMENT)
     schema.app = create_app(engine=engine)
-    failures: dict[str, set[str]] = {}
-    for result in schema.get_all_operations():
-        operation = result.ok()  # type: ignore[union-attr]
-        raw = operation.definition.raw
-        if mode is GenerationMode.NEGATIVE and (operation.label in ANY_INPUT or not (raw["parameters"] or "requestBody" in raw)):
-            continue  # nothing to send wrong
-        found = failures.setdefault(operation.label, set())
-
-        @settings(
-            max_examples=EXAMPLES,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def probe(case: Any) -> None:
-            try:
-                case.call_and_validate(checks=[not_a_server_error])
-            except FailureGroup as group:
-                found.update(f.code for f in group.exceptions)  # noqa: B023 - probe runs inside this iteration
-            except Failure as failure:
-                found.add(failure.code)  # noqa: B023
-
-        probe()
-    return {label: codes for label, codes in failures.items() if codes}
+    skip = _nothing_to_send_wrong if mode is GenerationMode.NEGATIVE else (lambda operation: False)
+    return failure_codes(schema, mode, [not_a_server_error], EXAMPLES, skip)
 
 
 def test_schemathesis_finds_no_server_error_on_the_other_routes() -> None:

@@ -7,15 +7,23 @@ every error is ``{message, path, requestId, statusCode, timestamp}`` with ``stat
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from wan26core import Contract, NativeError, Violation, builtin_contract
-from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, is_json, json_body, select_by_model
+from wan26core.dialect import (
+    JobSnapshot,
+    MockRequest,
+    MockResponse,
+    Route,
+    credential,
+    is_json,
+    json_body,
+    select_by_model,
+    stable_request_id,
+)
 
 __all__ = ["DIALECT", "AimlapiDialect"]
 
@@ -140,7 +148,7 @@ def _error_body(request: MockRequest, status: int, message: str) -> dict[str, An
     return {
         "message": message,
         "path": request.path,
-        "requestId": _request_id(request),
+        "requestId": stable_request_id(request),
         "statusCode": str(status),
         "timestamp": _timestamp(request),
     }
@@ -166,21 +174,6 @@ def _zod_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return {bool: "boolean", int: "number", float: "number", str: "string"}.get(type(value), "unknown")
-
-
-def _request_id(request: MockRequest) -> str:
-    """A stable id for one request (dialects are pure: no randomness)."""
-    digest = hashlib.sha256(
-        b"\0".join(
-            [
-                request.method.encode(),
-                request.path.encode("utf-8", "surrogatepass"),  # bytes that were not UTF-8 still hash (never a 500)
-                json.dumps(dict(request.query), sort_keys=True).encode(),
-                request.body,
-            ]
-        )
-    ).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def _timestamp(request: MockRequest) -> str:

@@ -9,15 +9,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from wan26core import Contract, NativeError, Violation, builtin_contract
-from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, is_json, json_body, select_by_model
+from wan26core.dialect import (
+    JobSnapshot,
+    MockRequest,
+    MockResponse,
+    Route,
+    credential,
+    is_json,
+    json_body,
+    select_by_model,
+    stable_request_id,
+)
 from wan26core.references import get_path
 
 __all__ = ["DIALECT", "DashScopeDialect"]
@@ -101,7 +108,7 @@ class DashScopeDialect:
 
     def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
         output = {"task_id": job.id, "task_status": self._word(job.state)}
-        return MockResponse(200, {"request_id": _request_id(request, job.id), "output": output})
+        return MockResponse(200, {"request_id": stable_request_id(request, job.id), "output": output})
 
     def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
         output: dict[str, Any] = {
@@ -116,7 +123,7 @@ class DashScopeDialect:
         prompt = self._prompt(job)
         if prompt is not None:
             output["orig_prompt"] = prompt
-        body: dict[str, Any] = {"request_id": _request_id(request, job.id, job.state, job.progress), "output": output}
+        body: dict[str, Any] = {"request_id": stable_request_id(request, job.id, job.state, job.progress), "output": output}
         if job.state == "succeeded" and job.video is not None:
             output["video_url"] = job.video.url
             body["usage"] = self._usage(job)
@@ -133,17 +140,17 @@ class DashScopeDialect:
 
     def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
         if accepted:
-            return MockResponse(200, {"request_id": _request_id(request, job.id)})
+            return MockResponse(200, {"request_id": stable_request_id(request, job.id)})
         return self._unsupported(request)
 
     def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
         if request.method.upper() == self._routes["cancel"]["method"].upper() and request.path.endswith("/cancel"):
             return self._unsupported(request)  # nothing PENDING to cancel
         output = {"task_id": job_id, "task_status": self._words.get("unknown", "UNKNOWN")}
-        return MockResponse(200, {"request_id": _request_id(request, job_id), "output": output})
+        return MockResponse(200, {"request_id": stable_request_id(request, job_id), "output": output})
 
     def error(self, request: MockRequest, native: NativeError) -> MockResponse:
-        body = {"request_id": _request_id(request), "code": native.code, "message": native.message}
+        body = {"request_id": stable_request_id(request), "code": native.code, "message": native.message}
         return MockResponse(native.http_status or 500, body)
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -192,14 +199,6 @@ class DashScopeDialect:
             400, "UnsupportedOperation", "Failed to cancel the task, please confirm if the task is in PENDING status."
         )
         return self.error(request, native)
-
-
-def _request_id(request: MockRequest, *extra: Any) -> str:
-    """A stable id for one exchange (dialects are pure: no randomness)."""
-    parts = [request.method, request.path, json.dumps(dict(request.query), sort_keys=True), *map(str, extra)]
-    # surrogatepass: a path or query decoded from bytes that were not UTF-8 still hashes (never a 500)
-    digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass") + b"\0" + request.body).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def _time(seconds: float) -> str:
