@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from .contract import Contract
 from .errors import NativeError, Violation
 from .request import GenerationRequest
+from .validation import OPTION_FIELDS
 
 __all__ = [
     "Dialect",
@@ -34,6 +36,8 @@ __all__ = [
     "select_by_model",
     "select_by_path",
     "stable_request_id",
+    "wire_location",
+    "wire_path",
 ]
 
 Action = Literal["submit", "status", "stream", "result", "cancel"]
@@ -247,3 +251,65 @@ def select_by_path(request: MockRequest, contracts: Mapping[str, Contract]) -> s
         if contract.transport["routes"]["submit"]["path"] == request.path:
             return provider_id
     return None
+
+
+_INDEXED = re.compile(r"^references\[(\d+)\]")
+_ATTR_TO_OPTION = {attr: name for name, attr in OPTION_FIELDS.items()}
+
+
+def wire_location(violation: Violation, contract: Contract, body: Any) -> list[str]:
+    """Where a violation sits in a wire body: the wire path of its canonical ``field`` as parts (none for ``$``)."""
+    field, rule = violation.field, violation.rule
+    refs = contract.references
+    ref_wire: dict[str, str] = dict(refs["wire"]) if refs else {}
+    lists = [ref_wire["mixed"]] if "mixed" in ref_wire else [ref_wire[k] for k in ("video", "image") if k in ref_wire]
+    if field in ("$", ""):
+        return []
+    if field == "references" or rule.startswith("references."):
+        kind = rule.split(".")[1] if rule.count(".") >= 2 else ""
+        indexed = _INDEXED.match(field)
+        if indexed:
+            return _split(_list_of(int(indexed.group(1)), lists, body) or (lists[0] if lists else "references"))
+        if kind in ref_wire:
+            return _split(ref_wire[kind])
+        return _split(lists[0]) if len(lists) == 1 else []  # a cross-list rule (total) is a model-level error
+    indexed = _INDEXED.match(field)
+    if indexed:
+        if rule.startswith("reference_video") and "video" in ref_wire:
+            return _split(ref_wire["video"])
+        if rule.startswith("reference_image") and "image" in ref_wire:
+            return _split(ref_wire["image"])
+        return _split(_list_of(int(indexed.group(1)), lists, body) or (lists[0] if lists else field))
+    fields = contract.wire_fields
+    if field == "prompt":
+        return _split(fields.get("prompt", "prompt"))
+    if field in ("image", "first_frame") and "first_frame" in fields:
+        return _split(fields["first_frame"])
+    name = _ATTR_TO_OPTION.get(field, field)
+    if name in contract.options:
+        wire = contract.options[name].get("wire")
+        if wire:
+            return _split(wire)
+    return _split(field)  # already a wire path (shape problems found while reading the body)
+
+
+def wire_path(violation: Violation, contract: Contract, body: Any) -> str:
+    """:func:`wire_location` dotted (``parameters.duration``, ``video_urls``); ``body`` for the whole body."""
+    return ".".join(wire_location(violation, contract, body)) or "body"
+
+
+def _list_of(index: int, lists: list[str], body: Any) -> str | None:
+    """Which wire list holds the ``index``-th reference (lists are read in order, as ``parse_wire`` does)."""
+    for path in lists:
+        node: Any = body
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        count = len(node) if isinstance(node, list) else 0
+        if index < count:
+            return path
+        index -= count
+    return None
+
+
+def _split(path: str) -> list[str]:
+    return path.split(".") if path else []

@@ -7,29 +7,95 @@ tokens in the prompt (``Character1``, ``character2``, ``@Video1``) keep pointing
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
-
-from jsonschema import Draft202012Validator
+from urllib.parse import urlsplit
 
 from .contract import Contract
 from .errors import ValidationError, Violation
 from .references import get_path
 from .request import GenerationRequest, Reference, infer_kind
 from .validation import OPTION_FIELDS, json_key, validate
+from .wire_schema import WireProblem, read_wire, wire_native
 
-__all__ = ["check_wire", "parse_wire"]
+__all__ = ["check_wire", "parse_wire", "wire_violation"]
+
+#: what a source no provider can fetch is read as: a URL that names no host of anyone's and no file
+_UNFETCHABLE = "https://unfetchable.invalid/source"
 
 #: Rules that only wan26 applies (naming and binding); a provider does not check them.
 _WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token")
 
 
 def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
-    """A canonical request equivalent to ``body``; :class:`ValidationError` when its shape is wrong."""
-    problems: list[Violation] = []
+    """A canonical request equivalent to ``body``; :class:`ValidationError` when the provider would refuse its shape.
+
+    The body first goes through the provider's own schema check (:mod:`wan26core.wire_schema`: types, enums,
+    ranges, required fields, the provider's coercions and extra-field policy); then every media source must be
+    a URL or a data URI, as a provider can fetch nothing else (a host path is never opened).
+    """
+    request, sources = _read(body, contract)
+    if sources:
+        raise ValidationError(sources, provider=contract.id)
+    return request
+
+
+def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None, list[Violation]]:
+    """Read ``body`` once and say what the provider itself would refuse, each violation with its native error.
+
+    In the order a provider's server finds them: the body's shape (types, required fields: the provider's generic
+    answer); then the contract's rules, each with its catalogued error, or the generic answer where the catalogue
+    has none (a documented limit is refused even when no page shows its error); then the schema's remaining limits.
+    """
+    try:
+        request, sources = _read(body, contract)
+    except ValidationError as exc:
+        return None, exc.violations
+    found = [v for v in validate(request, contract) if v.severity == "error" and not v.rule.startswith(_WAN26_ONLY)]
+    refused = sources + [v if v.native is not None else _generic(v, contract, body) for v in found]
+    if not refused:
+        _, limits = read_wire(body, contract, shape_only=False)
+        refused = [wire_violation(p, contract) for p in limits]
+    return (request if not refused else None), refused
+
+
+def _read(body: Any, contract: Contract) -> tuple[GenerationRequest, list[Violation]]:
+    """The canonical request and the media sources no provider can fetch (those read as a placeholder URL, so
+    nothing looks at a host path); :class:`ValidationError` when the body's shape is wrong."""
     if not isinstance(body, dict):
         raise ValidationError([_shape("$", "the body must be a JSON object", contract)], provider=contract.id)
-    problems += _schema_types(body, contract)
+    coerced, found = read_wire(body, contract, shape_only=True)
+    if found:
+        raise ValidationError([wire_violation(p, contract) for p in found], provider=contract.id)
+    return _canonical(coerced, contract)
+
+
+def _generic(violation: Violation, contract: Contract, body: Any) -> Violation:
+    """A contract rule with no catalogued error of its own: the provider's generic refusal, at the wire field."""
+    from .dialect import wire_path
+
+    where = wire_path(violation, contract, body)
+    problem = WireProblem(tuple(where.split(".")) if where != "body" else (), violation.rule, violation.message, violation.value)
+    return Violation(
+        violation.field, violation.rule, violation.message, violation.limit, violation.value, wire_native(problem, contract)
+    )
+
+
+def wire_violation(problem: WireProblem, contract: Contract) -> Violation:
+    """A schema problem as a violation: ``field`` is its dotted wire path, ``rule`` ``wire.<kind>``, ``value`` the
+    echoable offending value and ``limit`` the problem's context (pydantic's ``ctx``)."""
+    return Violation(
+        problem.parameter,
+        f"wire.{problem.kind}",
+        f"{problem.parameter}: {problem.message}",
+        limit=dict(problem.ctx) if problem.ctx else None,
+        value=problem.echo(),
+        native=wire_native(problem, contract),
+    )
+
+
+def _canonical(body: dict[str, Any], contract: Contract) -> tuple[GenerationRequest, list[Violation]]:
+    problems: list[Violation] = []
+    sources: list[Violation] = []
     fields = contract.wire_fields
     prompt = get_path(body, fields["prompt"])
     if prompt is None and contract.limits["prompt"].get("required", True):
@@ -50,8 +116,18 @@ def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
                 continue
             for source in items:
                 guessed = infer_kind(source) if kind == "mixed" else kind
+                if not _fetchable(source):
+                    sources.append(_not_a_url(f"references[{len(references)}]", "references.source", source, contract))
+                    source = _UNFETCHABLE
                 references.append(Reference(f"ref{len(references) + 1}", source, guessed or "image"))  # type: ignore[arg-type]
     image = get_path(body, fields["first_frame"]) if "first_frame" in fields else None
+    if isinstance(image, str) and not _fetchable(image):
+        sources.append(_not_a_url("image", "first_frame.source", image, contract))
+        image = _UNFETCHABLE
+    audio_wire = contract.options.get("audio_url", {}).get("wire")
+    audio = get_path(body, audio_wire) if audio_wire else None
+    if isinstance(audio, str) and not _fetchable(audio):
+        sources.append(_not_a_url("audio", "audio.source", audio, contract))
     kwargs: dict[str, Any] = {}
     for name, attr in OPTION_FIELDS.items():
         option = contract.option(name)
@@ -64,7 +140,7 @@ def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
         canonical: Any = reverse.get(json_key(value), value)
         if isinstance(canonical, str) and name in ("duration", "seed") and canonical.lstrip("-").isdigit():
             canonical = int(canonical)
-        kwargs[attr] = canonical
+        kwargs[attr] = _UNFETCHABLE if attr == "audio" and sources and sources[-1].rule == "audio.source" else canonical
     table = contract.options.get("size_table")
     if table:
         size = get_path(body, table["wire"])
@@ -79,46 +155,33 @@ def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
     if problems:
         raise ValidationError(problems, provider=contract.id)
     try:
-        return GenerationRequest(prompt=prompt or "", references=tuple(references), image=image, **kwargs)
+        return GenerationRequest(prompt=prompt or "", references=tuple(references), image=image, **kwargs), sources
     except TypeError as exc:  # pragma: no cover - kwargs are all known fields
         raise ValidationError([_shape("$", str(exc), contract)], provider=contract.id) from exc
 
 
-def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None, list[Violation]]:
-    """Parse ``body`` once and say what the provider itself would refuse: violations carrying a native error."""
+def _fetchable(source: str) -> bool:
+    """What a provider can fetch: an http(s) URL with a host, or a base64 data URI. Never a path on a host."""
+    head = source[:16].lower()
+    if head.startswith("data:"):
+        return True
+    if not head.startswith(("http://", "https://")):
+        return False
     try:
-        request = parse_wire(body, contract)
-    except ValidationError as exc:
-        return None, exc.violations
-    found = validate(request, contract)
-    refused = [v for v in found if v.severity == "error" and v.native is not None and not v.rule.startswith(_WAN26_ONLY)]
-    return request, refused
+        return bool(urlsplit(source).netloc)
+    except ValueError:
+        return False
 
 
-def _schema_types(body: dict[str, Any], contract: Contract) -> list[Violation]:
-    """Values of the wrong JSON type, or empty where the schema sets a minimum length, per the request schema.
-
-    Limits and enums are left to :func:`validate`, which names the contract rule. A string of digits for an
-    integer is accepted (AI/ML API's own page code sends ``"duration": "5"``; the contract records the conflict).
-    """
-    out: list[Violation] = []
-    for error in _request_validator(contract).iter_errors(body):
-        if error.validator not in ("type", "minLength"):
-            continue
-        expected = error.validator_value
-        digits = isinstance(error.instance, str) and error.instance.lstrip("-").isdigit()
-        if error.validator == "type" and digits and "integer" in (expected if isinstance(expected, list) else [expected]):
-            continue
-        path = ".".join(str(p) for p in error.absolute_path) or "$"
-        what = f"must be of type {expected}" if error.validator == "type" else f"must have at least {expected} character(s)"
-        out.append(_shape(path, f"{path} {what}", contract))
-    return out
-
-
-@lru_cache(maxsize=64)
-def _request_validator(contract: Contract) -> Draft202012Validator:
-    """The request schema compiled once per contract (every submit to the mock goes through it)."""
-    return Draft202012Validator(contract.request_schema)
+def _not_a_url(field: str, rule: str, source: str, contract: Contract) -> Violation:
+    shown = source if len(source) <= 200 else source[:200] + "…"
+    return Violation(
+        field,
+        rule,
+        f"{shown!r} is not a URL the provider can fetch (http(s) or a data URI)",
+        value=shown,
+        native=contract.native_error(rule, field=field, value=shown) or contract.native_error("*", field=field),
+    )
 
 
 def _shape(path: str, message: str, contract: Contract, rule: str = "request.type") -> Violation:

@@ -143,7 +143,8 @@ def test_an_invalid_body_is_invalid_parameter(client: TestClient) -> None:
     assert response.json()["code"] == "InvalidParameter"
     entry = wan26_dashscope.DIALECT.contracts["dashscope/r2v"].error("InvalidParameter")
     assert entry is not None
-    assert response.json()["message"] == entry["message"]
+    # the documented text's placeholder names the offending wire parameter
+    assert response.json()["message"] == entry["message"].replace("xxx", "parameters.duration")
 
 
 def test_too_many_references_is_invalid_parameter(client: TestClient) -> None:

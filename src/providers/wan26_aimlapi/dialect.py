@@ -23,6 +23,7 @@ from wan26core.dialect import (
     json_body,
     select_by_model,
     stable_request_id,
+    wire_path,
 )
 
 __all__ = ["DIALECT", "AimlapiDialect"]
@@ -86,7 +87,9 @@ class AimlapiDialect:
 
     # --- answers ----------------------------------------------------------------------------------
     def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
-        return self._validation(request, [_hint(v) for v in violations] or ["Invalid request body"])
+        body = json_body(request)
+        hints = [_hint(v, wire_path(v, contract, body)) for v in violations if v.severity == "error"]
+        return self._validation(request, list(dict.fromkeys(hints)) or ["Invalid request body"])
 
     def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
         return MockResponse(200, {"id": job.id, "status": self._word(job.state), "meta": self._meta(job)})
@@ -154,12 +157,14 @@ def _error_body(request: MockRequest, status: int, message: str) -> dict[str, An
     }
 
 
-def _hint(violation: Violation) -> str:
-    """A violation in the zod wording AI/ML API uses (``Expected … received …``) where it has one."""
+def _hint(violation: Violation, wire: str) -> str:
+    """A violation in the zod wording AI/ML API uses (``Expected … received …``) where it has one, at its wire field."""
+    if violation.rule.startswith("wire.") and violation.native is not None:
+        return violation.native.message.removeprefix("Body validation error\n")
     if violation.rule == "option.values" and isinstance(violation.limit, list):
         expected = " | ".join(_zod_value(v) for v in violation.limit)
         return f"Invalid enum value. Expected {expected}, received {_zod_value(violation.value)}"
-    return f"{violation.message} at '{violation.field}'"
+    return f"{violation.message} at '{wire}'"
 
 
 def _zod_value(value: Any) -> str:

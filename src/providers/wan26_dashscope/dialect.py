@@ -24,6 +24,7 @@ from wan26core.dialect import (
     json_body,
     select_by_model,
     stable_request_id,
+    wire_path,
 )
 from wan26core.references import get_path
 
@@ -100,11 +101,17 @@ class DashScopeDialect:
                 400, "BadRequest.EmptyInput", "Required input parameter missing from request."
             )
             return self.error(request, native)
-        chosen = next((v.native for v in violations if v.native is not None), None)
-        if chosen is None:
+        chosen = next((v for v in violations if v.native is not None), None)
+        if chosen is None or chosen.native is None:
             text = violations[0].message if violations else "invalid request"
-            chosen = NativeError(400, "InvalidParameter", text)
-        return self.error(request, NativeError(chosen.http_status or 400, chosen.code, chosen.message))
+            return self.error(request, NativeError(400, "InvalidParameter", text))
+        native = chosen.native
+        # the documented texts keep a placeholder: "parameter(xxx)" names the wire parameter, "xxx" elsewhere the URL
+        parameter = chosen.field if chosen.rule.startswith("wire.") else wire_path(chosen, contract, body)
+        message = native.message.replace("(xxx)", f"({parameter})")
+        if "xxx" in message and isinstance(chosen.value, str) and not message.startswith("The size"):
+            message = message.replace("xxx", chosen.value, 1)
+        return self.error(request, NativeError(native.http_status or 400, native.code, message))
 
     def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
         output = {"task_id": job.id, "task_status": self._word(job.state)}

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
@@ -43,8 +42,8 @@ from wan26core.dialect import (
     credential,
     json_body,
     select_by_path,
+    wire_location,
 )
-from wan26core.validation import OPTION_FIELDS
 
 __all__ = ["CANCELLED", "FalDialect"]
 
@@ -56,8 +55,6 @@ _EVENT_STREAM = "text/event-stream; charset=utf-8"
 _KEEPALIVE = b": keep-alive\n\n"
 _ERROR_TYPE_HEADER = "X-Fal-Error-Type"
 _JOB_ACTIONS = ("status", "stream", "result", "cancel")
-_INDEXED = re.compile(r"^references\[(\d+)\]")
-_ATTR_TO_OPTION = {attr: name for name, attr in OPTION_FIELDS.items()}
 
 
 class FalDialect:
@@ -120,14 +117,21 @@ class FalDialect:
                 continue
             if not detail and native.http_status:
                 status = native.http_status
-            item: dict[str, Any] = {
-                "loc": ["body", *self._wire_path(violation, contract, body)],
-                "msg": _pydantic_message(native, violation),
-                "type": native.code,
-            }
-            url = _template_item(contract, native.code).get("url")
-            if url:
-                item["url"] = url
+            if violation.rule.startswith("wire."):  # pydantic's own item: type, msg, input, ctx
+                item = {"type": native.code, "loc": ["body", *_loc(violation.field)], "msg": native.message}
+                if violation.value is not None:
+                    item["input"] = violation.value
+                if violation.limit:
+                    item["ctx"] = violation.limit
+            else:
+                item = {
+                    "loc": ["body", *wire_location(violation, contract, body)],
+                    "msg": _pydantic_message(native, violation),
+                    "type": native.code,
+                }
+                url = _template_item(contract, native.code).get("url")
+                if url:
+                    item["url"] = url
             if item not in detail:
                 detail.append(item)
         if not detail:  # nothing catalogued: still a pydantic-shaped refusal
@@ -284,41 +288,6 @@ class FalDialect:
             return {"detail": native.message, "error_type": native.code}, {_ERROR_TYPE_HEADER: native.code}
         return {"detail": native.message}, {}
 
-    def _wire_path(self, violation: Violation, contract: Contract, body: Any) -> list[str]:
-        """Where a violation sits in fal's body: the wire field of its canonical ``field`` (none for ``$``)."""
-        field, rule = violation.field, violation.rule
-        refs = contract.references
-        ref_wire: dict[str, str] = dict(refs["wire"]) if refs else {}
-        lists = [ref_wire["mixed"]] if "mixed" in ref_wire else [ref_wire[k] for k in ("video", "image") if k in ref_wire]
-        if field in ("$", ""):
-            return []
-        if field == "references" or rule.startswith("references."):
-            kind = rule.split(".")[1] if rule.count(".") >= 2 else ""
-            indexed = _INDEXED.match(field)
-            if indexed:
-                return _split(_list_of(int(indexed.group(1)), lists, body) or (lists[0] if lists else "references"))
-            if kind in ref_wire:
-                return _split(ref_wire[kind])
-            return _split(lists[0]) if len(lists) == 1 else []  # a cross-list rule (total) is a model-level error
-        indexed = _INDEXED.match(field)
-        if indexed:
-            if rule.startswith("reference_video") and "video" in ref_wire:
-                return _split(ref_wire["video"])
-            if rule.startswith("reference_image") and "image" in ref_wire:
-                return _split(ref_wire["image"])
-            return _split(_list_of(int(indexed.group(1)), lists, body) or (lists[0] if lists else field))
-        fields = contract.wire_fields
-        if field == "prompt":
-            return _split(fields.get("prompt", "prompt"))
-        if field in ("image", "first_frame") and "first_frame" in fields:
-            return _split(fields["first_frame"])
-        name = _ATTR_TO_OPTION.get(field, field)
-        if name in contract.options:
-            wire = contract.options[name].get("wire")
-            if wire:
-                return _split(wire)
-        return _split(field)  # already a wire path (shape problems found while reading the body)
-
 
 def _word(job: JobSnapshot) -> str:
     return {"queued": "IN_QUEUE", "running": "IN_PROGRESS"}.get(job.state, "COMPLETED")
@@ -354,18 +323,6 @@ def _template_item(contract: Contract, code: str) -> dict[str, Any]:
     return dict(detail[0]) if isinstance(detail, list) and detail and isinstance(detail[0], dict) else {}
 
 
-def _list_of(index: int, lists: list[str], body: Any) -> str | None:
-    """Which wire list holds the ``index``-th reference (lists are read in order, as ``parse_wire`` does)."""
-    for path in lists:
-        node: Any = body
-        for part in path.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        count = len(node) if isinstance(node, list) else 0
-        if index < count:
-            return path
-        index -= count
-    return None
-
-
-def _split(path: str) -> list[str]:
-    return path.split(".") if path else []
+def _loc(path: str) -> list[str | int]:
+    """A dotted wire path as pydantic's ``loc``: list positions are integers."""
+    return [int(p) if p.isdigit() else p for p in path.split(".")] if path and path != "body" else []

@@ -74,6 +74,9 @@ class VtrixDialect:
         if not native:
             text = violations[0].message if violations else "invalid request"
             return MockResponse(400, {"message": f"Invalid request body: {text}"})
+        shape = next((v for v in native if v.rule.startswith("wire.")), None)
+        if shape is not None and shape.native is not None:  # the body's shape is wrong: a plain HTTP 400
+            return MockResponse(shape.native.http_status or 400, {"message": shape.native.message})
         chosen = min(native, key=_rank)
         assert chosen.native is not None
         status = chosen.native.http_status
