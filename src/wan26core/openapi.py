@@ -20,6 +20,7 @@ from .dialect import Dialect
 from .drift import Expectation, expectations
 from .plugins import Registry
 from .recordings import split_route
+from .wire_schema import wire_validation
 
 __all__ = ["openapi_document", "surfaces"]
 
@@ -113,7 +114,7 @@ def _operation(provider: str, action: str, method: str, path: str, served: Mappi
     if action == "submit":
         for header, value in first.transport.get("headers", {}).items():
             parameters.append({"name": header, "in": "header", "required": True, "schema": {"type": "string", "enum": [value]}})
-        bodies = _unique([_plain(c.request_schema) for c in served.values()])
+        bodies = _unique([_served_body(c) for c in served.values()])
         schema = bodies[0] if len(bodies) == 1 else {"oneOf": bodies}
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     if parameters:
@@ -165,6 +166,26 @@ def _plain(schema: Any) -> dict[str, Any]:
     copied: dict[str, Any] = copy.deepcopy(dict(schema))
     copied.pop("$schema", None)
     return copied
+
+
+def _served_body(contract: Contract) -> dict[str, Any]:
+    """The request schema as the provider's server applies it: where it ignores unknown fields (the contract's
+    ``request.validation.extra_fields``), objects are open."""
+    schema = _plain(contract.request_schema)
+    if wire_validation(contract)["extra_fields"] == "ignore":
+        _open(schema)
+    return schema
+
+
+def _open(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("additionalProperties") is False:
+            del node["additionalProperties"]
+        for value in node.values():
+            _open(value)
+    elif isinstance(node, list):
+        for value in node:
+            _open(value)
 
 
 def _unique(schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:

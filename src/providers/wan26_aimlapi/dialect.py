@@ -164,6 +164,14 @@ def _hint(violation: Violation, wire: str) -> str:
     if violation.rule == "option.values" and isinstance(violation.limit, list):
         expected = " | ".join(_zod_value(v) for v in violation.limit)
         return f"Invalid enum value. Expected {expected}, received {_zod_value(violation.value)}"
+    limit = violation.limit
+    if isinstance(limit, int) and not isinstance(limit, bool):  # a count or a length, in zod's words
+        noun = "String" if violation.rule.endswith("max_length") or violation.rule.endswith("min_length") else "Array"
+        unit = "character(s)" if noun == "String" else "element(s)"
+        if violation.rule.endswith(("max", "max_length")):
+            return f"{noun} must contain at most {limit} {unit} at '{wire}'"
+        if violation.rule.endswith(("min", "min_length")):
+            return f"{noun} must contain at least {limit} {unit} at '{wire}'"
     return f"{violation.message} at '{wire}'"
 
 

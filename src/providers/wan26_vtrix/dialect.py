@@ -75,10 +75,10 @@ class VtrixDialect:
             text = violations[0].message if violations else "invalid request"
             return MockResponse(400, {"message": f"Invalid request body: {text}"})
         shape = next((v for v in native if v.rule.startswith("wire.")), None)
-        if shape is not None and shape.native is not None:  # the body's shape is wrong: a plain HTTP 400
-            return MockResponse(shape.native.http_status or 400, {"message": shape.native.message})
-        chosen = min(native, key=_rank)
+        chosen = shape or min(native, key=_rank)
         assert chosen.native is not None
+        if chosen.native.code == str(chosen.native.http_status):  # the generic refusal: a plain HTTP 400 {message}
+            return self.error(request, chosen.native)
         status = chosen.native.http_status
         # null in the catalogue = the error arrives in a 200 body (contract schema: errors[].http_status)
         return MockResponse(status or 200, _failed(chosen.native))
