@@ -218,7 +218,8 @@ def _zod_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "nan" if isinstance(value, float) and math.isnan(value) else "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "unknown")
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), "unknown")
 
 
 def _zod_value(value: Any) -> str:
@@ -289,9 +290,9 @@ def _annotation(prop: Mapping[str, Any], name: str) -> Any:
     from pydantic import Field
 
     if "const" in prop:
-        return Literal[prop["const"]]  # type: ignore[valid-type]
+        return Literal[prop["const"]]
     if "enum" in prop:  # an Enum, not a Literal: fal's models answer type "enum" (the contract's conflicts say so)
-        return Enum(name, {f"v{i}": value for i, value in enumerate(prop["enum"])})  # type: ignore[misc]
+        return Enum(name, {f"v{i}": value for i, value in enumerate(prop["enum"])})
     kind = prop.get("type")
     if kind == "object":
         return _model_for(prop, name, extra="ignore")
