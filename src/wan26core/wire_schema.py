@@ -190,6 +190,8 @@ def _zod(keyword: str, value: Any, expected: Any) -> str:
     if keyword == "required":
         return "Required"
     if keyword == "type":
+        if isinstance(value, float) and not math.isfinite(value):  # zod reads NaN as its own type
+            return f"Expected {'number' if expected == 'integer' else expected}, received nan"
         wanted = "number" if expected == "integer" and not isinstance(value, (int, float)) else expected
         received = "float" if expected == "integer" and isinstance(value, float) else _zod_type(value)
         if expected == "integer" and isinstance(value, float):
