@@ -96,6 +96,8 @@ class JobRecord:
     #: ``wan26 jobs resume`` downloads a succeeded job there when ``output_path`` is still unset
     wanted_output: str | None = None
     wanted_overwrite: bool = False
+    #: the job ran on the embedded mock (``wan26 generate`` without a key): followed on a mock, never on the provider
+    mock: bool = False
 
     @property
     def finished(self) -> bool:
@@ -231,6 +233,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE jobs ADD COLUMN wanted_output TEXT",
         "ALTER TABLE jobs ADD COLUMN wanted_overwrite INTEGER NOT NULL DEFAULT 0",
     ),
+    (  # 3: jobs of the embedded mock live in the same journal, marked, so that no command confuses them with paid ones
+        "ALTER TABLE jobs ADD COLUMN mock INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -355,8 +360,11 @@ class Journal:
         *,
         base_url: str | None = None,
         label: str | None = None,
+        mock: bool = False,
     ) -> JobRecord:
-        """Record a submit about to be sent; returns the record with its new local id. Call *before* the POST."""
+        """Record a submit about to be sent; returns the record with its new local id. Call *before* the POST.
+
+        ``mock``: the job goes to a mock, not the provider (it is shown as such and never followed on the provider)."""
         now = self._clock()
         record = JobRecord(
             id=uuid.uuid4().hex,
@@ -369,6 +377,7 @@ class Journal:
             request=_clean(request, "request"),
             wire=_clean(wire, "wire"),
             label=redact_text(label) if label is not None else None,
+            mock=bool(mock),
         )
         with self._write() as conn:
             row = [_dumps(v, k) if k in _JSON_COLUMNS and v is not None else v for k, v in _fields(record)]
@@ -577,6 +586,7 @@ def _record(row: tuple[Any, ...]) -> JobRecord:
         name: (json.loads(v) if name in _JSON_COLUMNS and v is not None else v) for name, v in zip(_COLUMNS, row, strict=True)
     }
     values["wanted_overwrite"] = bool(values["wanted_overwrite"])  # SQLite stores it as 0/1
+    values["mock"] = bool(values["mock"])
     return JobRecord(**values)
 
 

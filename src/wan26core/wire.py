@@ -16,12 +16,12 @@ from .contract import Contract
 from .errors import ValidationError, Violation
 from .references import get_path
 from .request import GenerationRequest, Reference, infer_kind
-from .validation import OPTION_FIELDS, json_key, validate
+from .validation import OPTION_FIELDS, json_key, provider_side, validate
 
 __all__ = ["check_wire", "parse_wire"]
 
 #: Rules that only wan26 applies (naming and binding); a provider does not check them.
-_WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token")
+_WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token", "source.")
 
 
 def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
@@ -90,7 +90,8 @@ def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None,
         request = parse_wire(body, contract)
     except ValidationError as exc:
         return None, exc.violations
-    found = validate(request, contract)
+    with provider_side():  # the client's pre-flight source rules are not the provider's
+        found = validate(request, contract)
     refused = [v for v in found if v.severity == "error" and v.native is not None and not v.rule.startswith(_WAN26_ONLY)]
     return request, refused
 
