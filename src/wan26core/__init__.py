@@ -7,7 +7,7 @@ client runtime (httpx) is loaded only by code that uses it.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .client import AsyncClient, AsyncJob, AsyncResult, Client, Job, Result
@@ -112,7 +112,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'wan26core' has no attribute {name!r}")
