@@ -58,7 +58,7 @@ def measure(runs: int) -> dict[str, object]:
         "wan26 validate": [*wan26, "validate", str(REQUEST), "-p", "fal/r2v-flash"],
     }
     samples: dict[str, list[float]] = {name: [] for name in commands}
-    for name, argv in commands.items():  # one warm-up each: the file cache, not the interpreter, is being warmed
+    for argv in commands.values():  # one warm-up each: the file cache, not the interpreter, is being warmed
         timed(argv)
     for _ in range(runs):
         for name, argv in commands.items():
