@@ -23,6 +23,7 @@ from wan26core.journal import Journal
 
 URL = "https://example.com/cat.mp4"
 GENERATE = ["generate", "-p", "fal/r2v-flash", "--ref", f"cat={URL}", "@cat waves"]
+CAT = ["--ref", f"cat={URL}", "@cat waves", "-o", "v.mp4"]
 
 
 @pytest.fixture(autouse=True)
@@ -143,7 +144,7 @@ def test_a_damaged_journal_is_named_with_how_to_move_it_aside(
         assert run(capsys, *GENERATE, "-o", "out.mp4")[0] == 0
         with sqlite3.connect(path) as db:
             db.execute("UPDATE jobs SET label = CAST(X'FFFE' AS TEXT)")
-    code, out, err = run(capsys, "jobs", "list")
+    code, _, err = run(capsys, "jobs", "list")
     assert code == 2 and "Traceback" not in err
     assert f"wan26: error: the job journal {path} cannot be read" in err and f"mv '{path}' '{path}.broken'" in err
 
@@ -188,8 +189,7 @@ def test_ctrl_c_while_waiting_stops_cleanly_and_says_how_to_resume(provider: str
     env = {**os.environ, "WAN26_HOME": str(tmp_path / "home"), "FAL_KEY": "k", "DASHSCOPE_API_KEY": "k"}
     with running_server(builtin_registry(), seed=5, profile="realistic") as mock:  # jobs take minutes
         child = subprocess.Popen(
-            [sys.executable, "-m", "wan26core", "generate", "-p", provider, "--base-url", mock.base_url, "--ref", f"cat={URL}"]
-            + ["@cat waves", "-o", "v.mp4"],
+            [sys.executable, "-m", "wan26core", "generate", "-p", provider, "--base-url", mock.base_url, *CAT],
             stderr=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -203,7 +203,7 @@ def test_ctrl_c_while_waiting_stops_cleanly_and_says_how_to_resume(provider: str
             assert lines[-1], lines
         time.sleep(0.5)  # waiting now
         child.send_signal(signal.SIGINT)
-        out, rest = child.communicate(timeout=30)
+        _, rest = child.communicate(timeout=30)
     err = "".join(lines) + rest
     short = Journal(tmp_path / "home" / "journal.sqlite3").list()[0].short_id
     assert child.returncode == 130, err
@@ -216,8 +216,7 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
     env = {**os.environ, "WAN26_HOME": str(tmp_path / "home"), "DASHSCOPE_API_KEY": "k"}
     with running_server(builtin_registry(), seed=5, profile="realistic") as mock:
         child = subprocess.Popen(
-            [sys.executable, "-m", "wan26core", "generate", "-p", "dashscope/r2v", "--base-url", mock.base_url]
-            + ["--ref", f"cat={URL}", "@cat waves", "-o", "v.mp4"],
+            [sys.executable, "-m", "wan26core", "generate", "-p", "dashscope/r2v", "--base-url", mock.base_url, *CAT],
             stderr=subprocess.PIPE,
             text=True,
             env=env,
