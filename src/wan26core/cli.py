@@ -10,7 +10,7 @@ these exit statuses (tracebacks only with ``--debug`` or ``WAN26_DEBUG=1``):
 ==== ===========================================================================================
 0    success
 1    the request is invalid, the provider refused it, or the job failed (with the provider's code)
-2    usage: bad arguments, unreadable input, unknown job or provider, missing extra, damaged journal
+2    usage: bad arguments, unreadable input, unknown job or provider, no API key, missing extra, damaged journal
 3    uncertain: the job may exist at the provider (timeout, lost answer, interrupted download):
      ``wan26 jobs resume`` finds out and finishes it
 130  interrupted (Ctrl-C); a job already submitted keeps running and the message says how to follow it
@@ -120,6 +120,8 @@ def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tupl
         hint = _resume_hint(exc)
         return EXIT_UNCERTAIN, f"{exc}{hint}"
     if isinstance(exc, (errors.PluginError, errors.MissingExtraError)) or type(exc).__name__ == "UnknownJobError":
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, errors.AuthenticationError) and exc.http_status is None:  # no key given: set-up, not a refusal
         return EXIT_USAGE, str(exc)
     if isinstance(exc, Wan26Error):
         return EXIT_INVALID, str(exc)

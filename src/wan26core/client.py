@@ -202,6 +202,10 @@ def _outcome(status: JobStatus, job_id: str, provider: str) -> None:
 class Client(_Core):
     """Run jobs with blocking calls. Keys and base URLs default to each provider's environment variables.
 
+    ``mock=True``: the client talks to a mock (its ``http`` transport or base URLs point there): its jobs are
+    journaled as mock jobs, and it follows only mock jobs of the journal, as a default client follows only real
+    ones, so that a mock job's id is never sent to the provider.
+
     ``poll`` tunes the poll schedule of providers without a status stream (see
     :class:`~wan26core.runtime.PollSchedule`): e.g. ``poll={"spread_fraction": 0.02, "max_interval": 3}`` notices
     a finished job within about 3 s for several times the requests.

@@ -76,7 +76,7 @@ def test_mock_and_real_jobs_are_never_confused(home: Path, capsys: pytest.Captur
         with Client("fal/r2v-flash", api_key="k", base_url=mock.base_url, journal=home / "journal.sqlite3", stream=False) as c:
             paid = c.submit({"prompt": "@cat waves", "references": [{"name": "cat", "source": URL}]})
         code, _, err = run(capsys, "status", paid.id[:8])  # no FAL_KEY: a real job is not quietly followed on a mock
-    assert code == 1 and "FAL_KEY" in err and "Traceback" not in err
+    assert code == 2 and "FAL_KEY" in err and "Traceback" not in err
     with (
         Client(journal=home / "journal.sqlite3", registry=builtin_registry(), mock=True) as fake,
         pytest.raises(Wan26Error, match="real, paid job"),

@@ -456,12 +456,13 @@ def test_a_version_1_journal_is_migrated_and_its_jobs_stay_readable(tmp_path: Pa
         assert (record.phase, record.remote_id, record.label) == ("succeeded", "r1", "old")
         assert record.result == {"url": "https://x/v.mp4"}
         assert record.wanted_output is None and record.wanted_overwrite is False and not record.download_pending
+        assert record.mock is False  # jobs journaled before mock jobs shared the journal were real ones
         assert journal.pending_downloads() == []
         wanted = journal.record_wanted_output(record.id, tmp_path / "v.mp4")
         assert wanted.download_pending and journal.pending_downloads() == [wanted]
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     finally:
         conn.close()
 
