@@ -155,7 +155,7 @@ def target_problem(target: Path, overwrite: bool) -> str | None:
     """Why ``target`` cannot receive a download (a directory, a device, an existing file without overwrite), or None."""
     try:
         info = os.stat(target)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         return f"cannot use {target}: {exc.strerror or exc}"

@@ -1,9 +1,10 @@
 """Pre-flight checks of where a paid job's video will go, made before the submit that costs money.
 
 :func:`output_violations` says everything wrong with an output path at once — an existing file without
-``overwrite``, a directory, something that is not a regular file (``/dev/full``), a missing or read-only
-folder, too little free space when the size is known — as :class:`~wan26core.errors.Violation` values that
-are reported together with the request's own violations, before the first POST.
+``overwrite``, a directory, something that is not a regular file (``/dev/full``), a folder that is read-only
+or cannot be created (missing folders are created by the download), too little free space when the size is
+known — as :class:`~wan26core.errors.Violation` values that are reported together with the request's own
+violations, before the first POST.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def output_violations(
 
     try:
         info = os.stat(target)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the folder check below says why
         info = None
     except OSError as exc:
         add("output.unusable", f"cannot use {target}: {exc.strerror or exc}")
@@ -45,12 +46,14 @@ def output_violations(
         if not overwrite:
             add("output.exists", f"{target} already exists; pass --overwrite (overwrite=True) to replace it")
     folder = target.parent
-    if not folder.exists():
-        add("output.folder", f"the folder {folder} does not exist; create it first (mkdir -p {folder})")
-    elif not folder.is_dir():
-        add("output.folder", f"{folder} is not a folder")
-    elif not os.access(folder, os.W_OK | os.X_OK):
-        add("output.folder", f"the folder {folder} is not writable; give another -o path")
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)  # missing folders are created
+    if existing is None:  # pragma: no cover - the root always exists
+        add("output.folder", f"no part of {folder} exists")
+    elif not existing.is_dir():
+        add("output.folder", f"{existing} is not a folder, so {target} cannot be created; give another -o path")
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        what = f"the folder {existing}" if existing == folder else f"{folder} cannot be created: {existing}"
+        add("output.folder", f"{what} is not writable (a read-only file system or no permission); give another -o path")
     elif expected_size is not None:
         free = free_bytes(folder)
         if free is not None and free < expected_size:

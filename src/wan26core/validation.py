@@ -390,8 +390,9 @@ def _check_source(
 
             _check_media(probe_bytes(source), limit, prefix, path, add)
         return
-    if not _strict_sources.get():
-        return  # a path in a wire body: the provider's business, not a file of ours
+    if not _strict_sources.get():  # a path in a wire body: nothing the provider can fetch (and no file of the host's)
+        add(path, source_rule, "not a URL: the provider cannot read a local path", value=source)
+        return
     _check_local_file(source, limit, formats, max_bytes, prefix, path, source_rule, probe, declared_refused, add)
 
 

@@ -60,9 +60,9 @@ def rules(exc: pytest.ExceptionInfo[ValidationError]) -> list[str]:
         (lambda p: p.write_bytes(b"mine") and p, False, "output.exists"),
         (lambda p: p.mkdir() or p, True, "output.directory"),
         (lambda p: Path(os.devnull), True, "output.not_file"),
-        (lambda p: p / "missing" / "out.mp4", False, "output.folder"),
+        (lambda p: p.write_bytes(b"a file") and p / "sub" / "out.mp4", False, "output.folder"),
     ],
-    ids=["exists", "directory", "device", "missing-folder"],
+    ids=["exists", "directory", "device", "folder-under-a-file"],
 )
 def test_output_problems_stop_the_job_before_any_request(
     make: Any, overwrite: bool, rule: str, counting: Counting, tmp_path: Path
@@ -73,6 +73,15 @@ def test_output_problems_stop_the_job_before_any_request(
     assert rules(caught) == [rule] and counting.calls == []
     assert Journal(tmp_path / "j.sqlite3").list() == []  # not even an intent: nothing was about to be sent
     assert output == Path(os.devnull) or not output.is_file() or output.read_bytes() == b"mine"
+
+
+def test_a_missing_folder_is_created_but_a_read_only_one_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wan26core.preflight import output_violations
+
+    assert output_violations(tmp_path / "new" / "deeper" / "out.mp4") == []  # the download creates it
+    monkeypatch.setattr("wan26core.preflight.os.access", lambda path, mode: Path(path) != tmp_path)  # read-only, as EROFS
+    assert [v.rule for v in output_violations(tmp_path / "out.mp4")] == ["output.folder"]
+    assert "not writable" in output_violations(tmp_path / "new" / "out.mp4")[0].message
 
 
 def test_every_problem_is_reported_at_once(counting: Counting, tmp_path: Path) -> None:
