@@ -95,7 +95,10 @@ def fail(exc: BaseException, args: argparse.Namespace | None = None) -> int:
         _silence_stdout()
         return EXIT_CLOSED_STDOUT
     if isinstance(exc, KeyboardInterrupt):
-        _say("wan26: interrupted")
+        if getattr(args, "command", None) in ("status", "result", "cancel", "jobs"):
+            _say("wan26: interrupted; journaled jobs keep running at their provider: `wan26 jobs resume` picks them up")
+        else:
+            _say("wan26: interrupted")
         return EXIT_INTERRUPTED
     status, text = classify(exc, args)
     _say(f"wan26: error: {redact_text(text)}")
