@@ -235,6 +235,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     (  # 3: jobs of the embedded mock live in the same journal, marked, so that no command confuses them with paid ones
         "ALTER TABLE jobs ADD COLUMN mock INTEGER NOT NULL DEFAULT 0",
+        # the embedded mock's base URL (wan26core.cli_jobs.EMBEDDED_BASE_URL) names the mock jobs journaled before
+        # (they were kept in a journal of their own, embedded-mock.sqlite3, which `--journal` still opens)
+        "UPDATE jobs SET mock = 1 WHERE base_url = 'http://wan26-embedded-mock.invalid'",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)

@@ -437,6 +437,19 @@ V1_SCHEMA = (  # the schema as version 1 created it, kept here verbatim: old jou
 )
 
 
+def test_a_version_2_journal_of_embedded_mock_jobs_is_marked_mock(tmp_path: Path) -> None:
+    path = tmp_path / "embedded-mock.sqlite3"
+    with Journal(path) as journal:
+        old = journal.record_intent("fal/r2v-flash", {}, {}, base_url="http://wan26-embedded-mock.invalid")
+        real = journal.record_intent("fal/r2v-flash", {}, {}, base_url="https://queue.fal.run")
+    with sqlite3.connect(path) as conn:  # back to what wan26 wrote before mock jobs were marked
+        conn.execute("ALTER TABLE jobs DROP COLUMN mock")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    with Journal(path) as journal:
+        assert journal.get(old.id).mock is True and journal.get(real.id).mock is False
+
+
 def test_a_version_1_journal_is_migrated_and_its_jobs_stay_readable(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path)
