@@ -64,21 +64,25 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
     """Run the CLI; returns the exit status (see the module's table)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in arguments[: arguments.index("--") if "--" in arguments else len(arguments)]
-    debug = debug or os.environ.get("WAN26_DEBUG", "") not in ("", "0")
-    if "--debug" in arguments:
+    flagged = "--debug" in arguments[: arguments.index("--") if "--" in arguments else len(arguments)]
+    if flagged:  # accepted anywhere before `--`, not only before the sub-command
         arguments.remove("--debug")
-    parser = _parser(arguments)
+    debug = flagged or os.environ.get("WAN26_DEBUG", "") not in ("", "0")
     try:
-        args = parser.parse_args(arguments)
-    except SystemExit as exc:  # argparse already printed the usage message
-        return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+        args = _parser(arguments).parse_args(arguments)
+    except SystemExit as exc:  # argparse already printed the usage message (or the help)
+        return _flushed(EXIT_OK if exc.code in (0, None) else EXIT_USAGE)
+    except BrokenPipeError:  # `wan26 --help | head -1`
+        _silence_stdout()
+        return EXIT_CLOSED_STDOUT
     try:
         if registry is None:
             from .plugins import default_registry
 
             registry = default_registry()
-        return int(args.handler(args, registry, sys.stdout))
+        status = int(args.handler(args, registry, sys.stdout))
+        sys.stdout.flush()  # a closed stdout shows here, not in the interpreter's last flush
+        return status
     except BaseException as exc:
         if debug and not isinstance(exc, (KeyboardInterrupt, BrokenPipeError, SystemExit)):
             raise
@@ -157,6 +161,18 @@ def _journal_message(exc: BaseException, args: argparse.Namespace | None) -> str
         f"the job journal {path} cannot be read ({detail}); it is damaged or not a wan26 journal. Move it aside"
         f" (mv '{path}' '{path}.broken') and wan26 starts a new one, or point WAN26_HOME at another folder"
     )
+
+
+def _flushed(status: int) -> int:
+    """``status``, once standard output is flushed (EXIT_CLOSED_STDOUT, silently, when it was closed)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_CLOSED_STDOUT
+    except (OSError, ValueError):
+        pass
+    return status
 
 
 def _say(line: str) -> None:

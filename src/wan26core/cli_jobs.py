@@ -167,12 +167,6 @@ def request_data(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def build_request(args: argparse.Namespace) -> GenerationRequest:
-    from .request import GenerationRequest
-
-    return GenerationRequest.from_dict(request_data(args))
-
-
 @dataclass
 class _Run:
     """What one ``generate`` got to, for the messages of an interruption or a failure."""

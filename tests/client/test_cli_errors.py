@@ -161,10 +161,9 @@ def test_generate_json_always_prints_one_object(capsys: pytest.CaptureFixture[st
     assert code == 3 and late["error"]["kind"] == "JobTimeoutError" and late["job"] and late["phase"] == "waiting"
 
 
-def test_a_closed_stdout_is_silent(tmp_path: Path) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "wan26core", "providers", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+@pytest.mark.parametrize("argv", [("providers", "--json"), ("--help",)])
+def test_a_closed_stdout_is_silent(argv: tuple[str, ...]) -> None:
+    child = subprocess.Popen([sys.executable, "-m", "wan26core", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert child.stdout is not None and child.stderr is not None
     child.stdout.close()  # `wan26 … | head` with head already gone
     err = child.stderr.read().decode()
