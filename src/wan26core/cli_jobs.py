@@ -354,7 +354,7 @@ def _interrupted(run: _Run) -> str:
             f"wan26: interrupted while downloading job {short}: the video is not lost; `wan26 jobs resume` downloads it"
             f" to {run.target}"
         )
-    keeps = "keeps running on the embedded mock (in this process only)" if run.mock else f"keeps running at {run.provider}"
+    keeps = "keeps running on the embedded mock" if run.mock else f"keeps running at {run.provider}"
     return (
         f"wan26: interrupted: job {short} {keeps}. Follow it with `wan26 status {short}`; wait for it and download"
         f" the video to {run.target} with `wan26 jobs resume`"

@@ -150,7 +150,8 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
     limits = contract.limits
     prompt_limit = limits["prompt"]
     ceiling = max(PROMPT_CEILING, 50 * prompt_limit["max_length"])
-    if len(request.prompt) > ceiling:  # far past any limit: not worth binding a million tokens to say so
+    huge = len(request.prompt) > ceiling
+    if huge:  # far past any limit: not worth binding a million tokens to say so
         add(
             "prompt",
             "prompt.max_length",
@@ -166,8 +167,8 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
     report.binding = binding
 
     # prompt ---------------------------------------------------------------------------------------
-    if len(request.prompt) > ceiling:
-        pass
+    if huge:
+        pass  # said above
     elif not request.prompt.strip():
         add("prompt", "prompt.required", "the prompt is empty", value=request.prompt)
     elif len(binding.prompt) > prompt_limit["max_length"]:
