@@ -228,3 +228,28 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
         child.send_signal(signal.SIGINT)
         _, rest = child.communicate(timeout=30)
     assert child.returncode == 130 and "Traceback" not in rest
+
+
+def test_an_interrupted_mock_job_is_followed_and_resumed_without_a_key(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "FAL_KEY"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "wan26core", "generate", "-p", "dashscope/r2v", *CAT],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "WAN26_HOME": str(home)},
+        cwd=tmp_path,
+    )
+    assert child.stderr is not None
+    while not child.stderr.readline().startswith("submitted"):
+        pass
+    child.send_signal(signal.SIGINT)  # the embedded mock's job takes about a second: still unfinished
+    _, rest = child.communicate(timeout=30)
+    assert child.returncode == 130 and "keeps running on the embedded mock" in rest, rest
+    (record,) = Journal(home / "journal.sqlite3").list()
+    assert record.mock and not record.finished
+    assert run(capsys, "status", record.short_id)[0] == 0
+    code, out, err = run(capsys, "jobs", "resume")
+    assert code == 0 and "(mock): succeeded" in out and "fetched ->" in out, out + err
+    assert (tmp_path / "v.mp4").read_bytes()[4:8] == b"ftyp"
