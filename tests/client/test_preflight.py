@@ -260,3 +260,38 @@ def test_generate_on_a_full_disk_exits_3_and_resume_fetches_the_video_later(
     assert not (tmp_path / "out.mp4").exists()
     assert main(["jobs", "resume"]) == 0  # the disk has room again: the same video, where it was wanted
     assert (tmp_path / "out.mp4").read_bytes()[4:8] == b"ftyp"
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Any:
+    """A real 64 KiB tmpfs (root only, where mounting is allowed); unmounted afterwards."""
+    import shutil
+    import subprocess
+
+    mount = shutil.which("mount")
+    if os.name != "posix" or os.geteuid() != 0 or mount is None:
+        pytest.skip("mounting a tmpfs needs root")
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if subprocess.run([mount, "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True).returncode:
+        pytest.skip("tmpfs cannot be mounted here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_a_real_full_then_read_only_disk(tiny_disk: Path) -> None:
+    import subprocess
+
+    video = MP4 + b"\x00" * (200 * 1024)  # bigger than the disk; no size announced beforehand
+    big = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=iter([video]))))
+    with big, pytest.raises(DownloadError, match="no space left on the device holding"):
+        download("https://cdn.test/v.mp4", tiny_disk / "out.mp4", client=big)
+    assert list(tiny_disk.iterdir()) == []
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True, capture_output=True)
+    from wan26core.preflight import output_violations
+
+    assert [v.rule for v in output_violations(tiny_disk / "out.mp4")] == ["output.folder"]
+    with serving(MP4) as http, pytest.raises(DownloadError, match="read-only file system"):
+        download("https://cdn.test/v.mp4", tiny_disk / "out.mp4", client=http)
