@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
@@ -78,10 +79,16 @@ _URL_PARTS = re.compile(r"(?is)^([a-z][a-z0-9+.-]*)://([^/?#]*)([^?#]*)(\?[^#]*)
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 
 
+@lru_cache(maxsize=4096)
 def secret_name(name: str) -> bool:
     """Whether a query parameter, body field or header named ``name`` carries a secret."""
     norm = _NON_ALNUM.sub("", name.lower())
     return norm in _EXACT or norm.endswith(_SUFFIXES) or norm.startswith(_PREFIXES)
+
+
+@lru_cache(maxsize=1024)
+def _secret_header(lower: str) -> bool:
+    return any(word in lower for word in _HEADER_WORDS) or secret_name(lower)
 
 
 def redact_url(url: str) -> str:
@@ -155,8 +162,8 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
         if lower in ("authorization", "proxy-authorization"):
             word, sep, rest = value.partition(" ")
             clean[name] = f"{word} {MASK}" if sep and rest else MASK
-        elif any(word in lower for word in _HEADER_WORDS) or secret_name(lower):
+        elif _secret_header(lower):
             clean[name] = MASK
         else:
-            clean[name] = redact_text(value)
+            clean[name] = redact_text(value) if "://" in value or "%" in value else value
     return clean
