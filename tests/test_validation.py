@@ -117,6 +117,7 @@ def test_local_files_must_exist_and_fit(tmp_path: Path) -> None:
         handle.truncate(limit + 1)
     exact = tmp_path / "exact.mp4"
     with open(exact, "wb") as handle:
+        handle.write(b"\x00\x00\x00\x18ftypisom")  # the first bytes of an MP4: the built-in sniff reads them
         handle.truncate(limit)
     assert "reference_video.max_bytes" in by_rule(GenerationRequest("@a", (Reference("a", str(big)),)), "fal/r2v-flash")
     assert by_rule(GenerationRequest("@a", (Reference("a", str(exact)),)), "fal/r2v-flash") == {}

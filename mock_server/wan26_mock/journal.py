@@ -16,38 +16,27 @@ from __future__ import annotations
 import itertools
 import json
 import marshal
-import re
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from wan26core.redaction import MASK, redact_text, secret_name
+from wan26core.redaction import redact_headers as _redact_headers
+
 __all__ = ["Journal", "redact_headers"]
 
-_SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "cookie", "proxy-authorization", "x-dashscope-apikey"}
-_SECRET_QUERY = re.compile(r"(?i)^(key|api_key|apikey|token|access_token|signature|sig|x-amz-signature)$")
 MAX_BODY = 16 * 1024
 _SHARED_LIMIT = 4096  # distinct request parts and paths kept for sharing (then the table starts over)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: (_redacted(value) if name.lower() in _SECRET_HEADERS else value) for name, value in headers.items()}
-
-
-def _redacted(value: str) -> str:
-    scheme = value.split(" ", 1)[0] if " " in value else ""
-    return f"{scheme} [redacted]".strip()
+    """The project's one header redaction (:mod:`wan26core.redaction`): ``Key REDACTED``."""
+    return _redact_headers(headers)
 
 
 def redact_query(query: Mapping[str, str]) -> dict[str, str]:
     """Secret-named parameters, and secret-named parameters of a URL given as a value (fal's ``fal_webhook=``)."""
-    return {k: ("[redacted]" if _SECRET_QUERY.match(k) else _redact_url(v) if "=" in v else v) for k, v in query.items()}
-
-
-_URL_PARAM = re.compile(r"(?P<head>[?&](?P<name>[^=&#]*)=)(?P<value>[^&#]*)")
-
-
-def _redact_url(value: str) -> str:
-    return _URL_PARAM.sub(lambda m: m["head"] + "[redacted]" if _SECRET_QUERY.match(m["name"]) else m[0], value)
+    return {k: (MASK if v and secret_name(k) else redact_text(v)) for k, v in query.items()}
 
 
 def _body(raw: bytes | Any) -> Any:

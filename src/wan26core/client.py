@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 
 from .download import DownloadedFile, adownload, download
-from .errors import JobCancelledError, JobTimeoutError, Wan26Error
+from .errors import JobCancelledError, JobTimeoutError, ValidationError, Wan26Error
 from .journal import JobRecord, Journal
 from .plugins import Registry, default_registry
+from .preflight import output_violations
 from .protocol import ClientProtocol, ContractClientProtocol, JobRef, JobStatus, VideoResult
 from .render import WireRequest
 from .request import GenerationRequest
@@ -39,6 +40,7 @@ from .runtime import (
     video_record,
     wait_op,
 )
+from .validation import trusted_sources
 
 __all__ = ["AsyncClient", "AsyncJob", "AsyncResult", "Client", "Job", "Result"]
 
@@ -65,8 +67,11 @@ class _Core:
         stream: bool,
         poll: Mapping[str, float] | None,
         environ: Mapping[str, str] | None,
+        mock: bool = False,
     ) -> None:
         self.default_provider = provider
+        #: jobs go to a mock (journaled as mock jobs); only mock jobs of the journal may be followed, and vice versa
+        self.mock = mock
         self.registry = registry or default_registry()
         self._keys = {k: v for k, v in (keys or {}).items()}
         self._base_urls = dict(base_urls or {})
@@ -115,15 +120,37 @@ class _Core:
             )
         return self._endpoints[key]
 
-    def prepare(self, request: RequestLike, provider: str | None) -> tuple[Endpoint, GenerationRequest, WireRequest]:
-        req = request if isinstance(request, GenerationRequest) else GenerationRequest.from_dict(request)
-        endpoint = self.endpoint(provider)
-        wire: WireRequest = endpoint.provider.render(req)  # validate before uploading anything
-        return endpoint, req, wire
+    def prepare(
+        self,
+        request: RequestLike,
+        provider: str | None,
+        *,
+        output: str | os.PathLike[str] | None = None,
+        overwrite: bool = False,
+    ) -> tuple[Endpoint, GenerationRequest, WireRequest]:
+        """Validate everything before anything is sent: the request, its local files and ``output``, all at once."""
+        provider_id = provider or self.default_provider
+        if provider_id is None:
+            raise ValueError("which provider? pass provider='fal/r2v-flash' (see `wan26 providers`)")
+        found = output_violations(output, overwrite=overwrite) if output is not None else []
+        try:
+            req = request if isinstance(request, GenerationRequest) else GenerationRequest.from_dict(request)
+            wire: WireRequest = self.registry.get(provider_id).render(req)  # validate before uploading anything
+        except ValidationError as exc:
+            kind = type(exc) if not found else ValidationError
+            raise kind([*found, *exc.violations], provider=exc.provider or provider_id) from None
+        if found:
+            raise ValidationError(found, provider=provider_id)
+        return self.endpoint(provider_id), req, wire
 
     def rerender(self, endpoint: Endpoint, uploaded: GenerationRequest, wire: WireRequest) -> WireRequest:
-        """The wire request once local files became URLs."""
-        return endpoint.provider.render(uploaded) if wire.local_files else wire
+        """The wire request once local files became URLs (the URLs the provider's storage issued are trusted)."""
+        if not wire.local_files:
+            return wire
+        issued = [r.source for r in uploaded.references] + [s for s in (uploaded.image, uploaded.audio) if s]
+        with trusted_sources(issued):
+            rendered: WireRequest = endpoint.provider.render(uploaded)
+        return rendered
 
     def schedule(self, endpoint: Endpoint) -> PollSchedule:
         timing = endpoint.provider.contract.data["timing"]
@@ -133,6 +160,14 @@ class _Core:
         if self.journal is None:
             raise ValueError("this client has no journal (journal=False): keep the Job object instead")
         record = self.journal.get(ident)
+        if record.mock != self.mock:
+            where = "the embedded mock" if record.mock else f"{record.provider} itself (a real, paid job)"
+            raise Wan26Error(
+                f"job {record.short_id} ran on {where}; this client talks to "
+                f"{'a mock' if self.mock else 'the real provider'} and will not follow it there"
+                + (" (the wan26 commands follow mock jobs on the embedded mock)" if record.mock else ""),
+                provider=record.provider,
+            )
         if record.remote_id is None:
             raise Wan26Error(
                 f"job {record.id} was never accepted by {record.provider} (phase {record.phase}); nothing to follow",
@@ -167,6 +202,10 @@ def _outcome(status: JobStatus, job_id: str, provider: str) -> None:
 class Client(_Core):
     """Run jobs with blocking calls. Keys and base URLs default to each provider's environment variables.
 
+    ``mock=True``: the client talks to a mock (its ``http`` transport or base URLs point there): its jobs are
+    journaled as mock jobs, and it follows only mock jobs of the journal, as a default client follows only real
+    ones, so that a mock job's id is never sent to the provider.
+
     ``poll`` tunes the poll schedule of providers without a status stream (see
     :class:`~wan26core.runtime.PollSchedule`): e.g. ``poll={"spread_fraction": 0.02, "max_interval": 3}`` notices
     a finished job within about 3 s for several times the requests.
@@ -189,6 +228,7 @@ class Client(_Core):
         stream: bool = True,
         poll: Mapping[str, float] | None = None,
         environ: Mapping[str, str] | None = None,
+        mock: bool = False,
     ) -> None:
         super().__init__(
             provider,
@@ -203,6 +243,7 @@ class Client(_Core):
             stream=stream,
             poll=poll,
             environ=environ,
+            mock=mock,
         )
         self._own_http = http is None
         self.http = http or httpx.Client(timeout=timeout, follow_redirects=True)
@@ -218,17 +259,37 @@ class Client(_Core):
             self.http.close()
 
     def submit(
-        self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None, label: str | None = None
+        self,
+        request: RequestLike,
+        provider: str | None = None,
+        *,
+        webhook_url: str | None = None,
+        label: str | None = None,
+        output: str | os.PathLike[str] | None = None,
+        overwrite: bool = False,
     ) -> Job:
-        """Validate, journal and send the request once; returns as soon as the provider accepted it."""
-        endpoint, req, wire = self.prepare(request, provider)
+        """Validate, journal and send the request once; returns as soon as the provider accepted it.
+
+        ``output``: where the video will be saved; checked with the request before anything is sent, and
+        journaled so that ``wan26 jobs resume`` can fetch it there if this process dies first.
+        """
+        endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
         if wire.local_files:
             req = run_sync(upload_op(endpoint, req), self.http)
             wire = self.rerender(endpoint, req, wire)
         op = submit_op(
-            endpoint, wire, req.to_dict(), journal=self.journal, policy=self.retry, webhook_url=webhook_url, label=label
+            endpoint,
+            wire,
+            req.to_dict(),
+            journal=self.journal,
+            policy=self.retry,
+            webhook_url=webhook_url,
+            label=label,
+            mock=self.mock,
         )
         local_id, ref = run_sync(op, self.http)
+        if output is not None:
+            self.want_output(local_id, output, overwrite)
         return Job(self, endpoint, ref, local_id)
 
     def job(self, ident: str) -> Job:
@@ -254,9 +315,7 @@ class Client(_Core):
         ``output`` is journaled as soon as the job is accepted: if this process dies before the download
         completes, ``wan26 jobs resume`` downloads the video there.
         """
-        job = self.submit(request, provider, label=label)
-        if output is not None:
-            self.want_output(job.local_id, output, overwrite)
+        job = self.submit(request, provider, label=label, output=output, overwrite=overwrite)
         result = job.wait(timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update)
         if output is not None:
             result.download(output, overwrite=overwrite)
@@ -378,6 +437,7 @@ class AsyncClient(_Core):
         stream: bool = True,
         poll: Mapping[str, float] | None = None,
         environ: Mapping[str, str] | None = None,
+        mock: bool = False,
     ) -> None:
         super().__init__(
             provider,
@@ -392,6 +452,7 @@ class AsyncClient(_Core):
             stream=stream,
             poll=poll,
             environ=environ,
+            mock=mock,
         )
         self._own_http = http is None
         # no cap on connections: each fal job holds one for its status stream, and with httpx's default of 100
@@ -409,16 +470,32 @@ class AsyncClient(_Core):
             await self.http.aclose()
 
     async def submit(
-        self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None, label: str | None = None
+        self,
+        request: RequestLike,
+        provider: str | None = None,
+        *,
+        webhook_url: str | None = None,
+        label: str | None = None,
+        output: str | os.PathLike[str] | None = None,
+        overwrite: bool = False,
     ) -> AsyncJob:
-        endpoint, req, wire = self.prepare(request, provider)
+        endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
         if wire.local_files:
             req = await run_async(upload_op(endpoint, req), self.http)
             wire = self.rerender(endpoint, req, wire)
         op = submit_op(
-            endpoint, wire, req.to_dict(), journal=self.journal, policy=self.retry, webhook_url=webhook_url, label=label
+            endpoint,
+            wire,
+            req.to_dict(),
+            journal=self.journal,
+            policy=self.retry,
+            webhook_url=webhook_url,
+            label=label,
+            mock=self.mock,
         )
         local_id, ref = await run_async(op, self.http)
+        if output is not None:
+            self.want_output(local_id, output, overwrite)
         return AsyncJob(self, endpoint, ref, local_id)
 
     def job(self, ident: str) -> AsyncJob:
@@ -438,9 +515,7 @@ class AsyncClient(_Core):
         overwrite: bool = False,
         label: str | None = None,
     ) -> AsyncResult:
-        job = await self.submit(request, provider, label=label)
-        if output is not None:
-            self.want_output(job.local_id, output, overwrite)
+        job = await self.submit(request, provider, label=label, output=output, overwrite=overwrite)
         result = await job.wait(timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update)
         if output is not None:
             await result.download(output, overwrite=overwrite)

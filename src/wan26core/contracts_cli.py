@@ -40,6 +40,23 @@ __all__ = ["register", "run_check"]
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE = 0, 1, 2
 
 
+def _usage_errors(handler: Any) -> Any:
+    """A contracts command's own refusals (a plain :class:`Wan26Error`: a missing folder, key or extra, a file that
+    would be overwritten) are usage errors, exit 2; errors from a provider keep their own status."""
+
+    def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
+        from .cli import UsageError
+
+        try:
+            return int(handler(args, registry, out))
+        except Wan26Error as exc:
+            if type(exc) is Wan26Error:
+                raise UsageError(str(exc)) from None
+            raise
+
+    return run
+
+
 def register(subparsers: Any) -> None:
     """Add the ``contracts`` command group to the ``wan26`` parser."""
     contracts = subparsers.add_parser("contracts", help="check recordings and the mock against the contracts")
@@ -51,24 +68,24 @@ def register(subparsers: Any) -> None:
     check.add_argument("--recordings", metavar="DIR", help="recordings root (default: the recordings shipped with wan26)")
     check.add_argument("--contract", "-c", action="append", default=[], metavar="ID", help="only this provider/model")
     check.add_argument("--verbose", "-v", action="store_true", help="also list info findings (status words never seen)")
-    check.set_defaults(handler=_cmd_check)
+    check.set_defaults(handler=_usage_errors(_cmd_check))
 
     verify = sub.add_parser("verify-mock", help="drive the in-process mock through every contract's scenarios")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.add_argument("--strict", action="store_true", help="warnings (additions) fail too")
     verify.add_argument("--contract", "-c", action="append", default=[], metavar="ID", help="only this provider/model")
     verify.add_argument("--save", metavar="DIR", help="also write the exchanges as recordings <DIR>/<provider>/<model>/mock.json")
-    verify.set_defaults(handler=_cmd_verify_mock)
+    verify.set_defaults(handler=_usage_errors(_cmd_verify_mock))
 
     seed = sub.add_parser("seed", help="write the seed recordings built from the contracts' examples")
     seed.add_argument("--out", metavar="DIR", default="contracts/recordings", help="recordings root (default: %(default)s)")
     seed.add_argument("--check", action="store_true", help="write nothing; exit 1 when a seed file is missing or stale")
-    seed.set_defaults(handler=_cmd_seed)
+    seed.set_defaults(handler=_usage_errors(_cmd_seed))
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI 3.1 document of the mock's surface")
     openapi.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of standard output")
     openapi.add_argument("--server", default="http://127.0.0.1:8000", help="server URL in the document (default: %(default)s)")
-    openapi.set_defaults(handler=_cmd_openapi)
+    openapi.set_defaults(handler=_usage_errors(_cmd_openapi))
 
     _register_record(sub)
 
@@ -111,7 +128,7 @@ def _register_record(sub: Any) -> None:
     record.add_argument(
         "--timeout", type=float, metavar="S", help="full run: the longest wait (default: 1.5 x the slowest documented job)"
     )
-    record.set_defaults(handler=_cmd_record)
+    record.set_defaults(handler=_usage_errors(_cmd_record))
 
 
 # --- check ------------------------------------------------------------------------------------------

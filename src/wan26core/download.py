@@ -13,11 +13,14 @@ their origin, those untouched for :data:`STALE_AFTER_S`. A file another live pro
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
 import secrets
+import shutil
 import socket
+import stat
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +32,17 @@ import httpx
 
 from .errors import DownloadError
 
-__all__ = ["STALE_AFTER_S", "DownloadedFile", "ProgressCallback", "adownload", "download", "remove_stale_parts"]
+__all__ = [
+    "STALE_AFTER_S",
+    "DownloadedFile",
+    "ProgressCallback",
+    "adownload",
+    "disk_error",
+    "download",
+    "free_bytes",
+    "remove_stale_parts",
+    "target_problem",
+]
 
 #: ``progress(bytes_so_far, total_or_None)``, called once before the first chunk and after every chunk.
 ProgressCallback = Callable[[int, int | None], None]
@@ -62,7 +75,7 @@ def download(
     progress: ProgressCallback | None = None,
 ) -> DownloadedFile:
     """Download ``url`` to ``path`` atomically; raises :class:`DownloadError` (nothing left behind) on any failure."""
-    target = _prepare(path, overwrite, chunk_size)
+    target = _prepare(path, overwrite, chunk_size, expected_size)
     own = client is None
     http = client if client is not None else httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
     try:
@@ -74,6 +87,8 @@ def download(
                 return sink.finish(overwrite)
     except httpx.HTTPError as exc:
         raise _transport_error(url, exc) from exc
+    except OSError as exc:  # the disk, not the network: full, read-only, no permission
+        raise disk_error(target, exc) from None
     finally:
         if own:
             http.close()
@@ -91,7 +106,7 @@ async def adownload(
     progress: ProgressCallback | None = None,
 ) -> DownloadedFile:
     """The asynchronous :func:`download`: the same checks, the same guarantees."""
-    target = _prepare(path, overwrite, chunk_size)
+    target = _prepare(path, overwrite, chunk_size, expected_size)
     own = client is None
     http = client if client is not None else httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
     try:
@@ -103,6 +118,8 @@ async def adownload(
                 return sink.finish(overwrite)
     except httpx.HTTPError as exc:
         raise _transport_error(url, exc) from exc
+    except OSError as exc:  # the disk, not the network: full, read-only, no permission
+        raise disk_error(target, exc) from None
     finally:
         if own:
             await http.aclose()
@@ -111,18 +128,68 @@ async def adownload(
 # --- the shared machinery --------------------------------------------------------------------------------
 
 
-def _prepare(path: str | os.PathLike[str], overwrite: bool, chunk_size: int) -> Path:
+def _prepare(path: str | os.PathLike[str], overwrite: bool, chunk_size: int, expected_size: int | None = None) -> Path:
     """The target path, checked before a byte is requested; its directory is created when missing."""
     if chunk_size <= 0:
         raise ValueError(f"chunk_size must be > 0, not {chunk_size}")
     target = Path(path)
-    if target.is_dir():
-        raise DownloadError(f"cannot download to {target}: it is a directory; give a file name")
-    if target.exists() and not overwrite:
-        raise DownloadError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    problem = target_problem(target, overwrite)
+    if problem is not None:
+        raise DownloadError(problem)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise disk_error(target, exc) from None
+    if expected_size is not None:
+        free = free_bytes(target.parent)
+        if free is not None and free < expected_size:
+            raise DownloadError(
+                f"not enough space for {target}: the video is {expected_size} bytes and {free} are free; free some space"
+                " or give another -o path"
+            )
     remove_stale_parts(target)
     return target
+
+
+def target_problem(target: Path, overwrite: bool) -> str | None:
+    """Why ``target`` cannot receive a download (a directory, a device, an existing file without overwrite), or None."""
+    try:
+        info = os.stat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return f"cannot use {target}: {exc.strerror or exc}"
+    if stat.S_ISDIR(info.st_mode):
+        return f"cannot download to {target}: it is a directory; give a file name"
+    if not stat.S_ISREG(info.st_mode):
+        return f"cannot download to {target}: it is not a regular file (a device, pipe or socket) and is never replaced"
+    if not overwrite:
+        return f"{target} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
+    return None
+
+
+def free_bytes(folder: Path) -> int | None:
+    """Free bytes on the file system of ``folder`` (its nearest existing ancestor); None when unknown."""
+    for candidate in (folder, *folder.parents):
+        try:
+            return shutil.disk_usage(candidate).free
+        except OSError:
+            continue
+    return None
+
+
+def disk_error(target: Path, exc: OSError) -> DownloadError:
+    """A download's disk failure in words: which folder, what went wrong, what to do (nothing is left behind)."""
+    folder = target.parent
+    reasons = {
+        errno.ENOSPC: f"no space left on the device holding {folder}; free some space or give another -o path",
+        errno.EROFS: f"{folder} is on a read-only file system; give another -o path",
+        errno.EACCES: f"no permission to write in {folder}; give another -o path",
+        errno.EPERM: f"no permission to write in {folder}; give another -o path",
+        errno.EDQUOT: f"the disk quota for {folder} is exhausted; free some space or give another -o path",
+    }
+    reason = reasons.get(exc.errno or 0, f"{exc.strerror or exc} ({folder})")
+    return DownloadError(f"cannot save {target.name}: {reason}")
 
 
 def remove_stale_parts(target: str | os.PathLike[str], *, now: float | None = None) -> list[Path]:
@@ -224,6 +291,12 @@ class _Sink:
             )
         self.declared = _content_length(response)
         self.total = self.declared if self.declared is not None else expected_size
+        free = free_bytes(target.parent) if self.total is not None else None
+        if free is not None and self.total is not None and free < self.total:
+            raise DownloadError(
+                f"not enough space for {target}: the video is {self.total} bytes and {free} are free; free some space"
+                " or give another -o path"
+            )
 
     def __enter__(self) -> _Sink:
         for _ in range(10):  # a random name; a clash (practically impossible) just draws again
@@ -294,7 +367,10 @@ def _content_length(response: httpx.Response) -> int | None:
 def _commit(temp: Path, target: Path, overwrite: bool) -> None:
     """Atomically give ``temp`` the target name; without ``overwrite`` a file that appeared meanwhile is kept."""
     if overwrite:
-        os.replace(temp, target)
+        problem = target_problem(target, True)  # it may have changed since the download began
+        if problem is not None:
+            raise DownloadError(problem)
+        os.replace(temp, target)  # replaces a regular file (or a symlink itself), never a device or a directory
     else:
         try:
             os.link(temp, target)  # fails atomically if the target exists

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .redaction import redact_text
+
 __all__ = [
     "AuthenticationError",
     "ContentPolicyError",
@@ -102,11 +104,12 @@ class Wan26Error(Exception):
         native_message: str | None = None,
         http_status: int | None = None,
     ) -> None:
+        message = redact_text(message)  # an error text never carries a signed URL's token or a URL's password
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.native_code = native_code
-        self.native_message = native_message
+        self.native_message = redact_text(native_message) if native_message is not None else None
         self.http_status = http_status
 
     def __str__(self) -> str:

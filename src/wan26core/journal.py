@@ -5,9 +5,9 @@ One SQLite file per user (standard-library :mod:`sqlite3`, WAL mode) records a j
 every change of its state. A process killed at any point loses no job that reached the provider: each
 ``record_*`` call commits before it returns. Several threads and processes may share one journal.
 
-Credentials never belong here; as a second line of defence every value under a key named like a secret
-(``authorization``, ``api_key``, ``key``, ``token``, ``secret``, ``password`` …) in the request, wire body,
-URLs and errors, and every such URL query parameter or URL userinfo, is stored as ``"***"``.
+Credentials never belong here; as a second line of defence everything written goes through the project's one
+redaction (:mod:`wan26core.redaction`): values under secret-named keys, secret query parameters of every URL
+(signed result URLs included) and URL userinfo are stored as ``"REDACTED"``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import sqlite3
 import sys
 import threading
@@ -28,9 +27,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
-from urllib.parse import quote, unquote_plus
 
 from .errors import Wan26Error
+from .redaction import MASK, redact, redact_text, redact_url
+from .redaction import secret_name as _secret_name
 
 __all__ = [
     "FINISHED_PHASES",
@@ -51,7 +51,7 @@ PHASES: frozenset[str] = frozenset(get_args(JobPhase))
 FINISHED_PHASES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "rejected"})
 #: Phases in which a job has not been accepted by the provider (yet, or as far as we know).
 _PRE_ACCEPT = frozenset({"intent", "unknown", "rejected", "submitted"})
-SCRUBBED = "***"
+SCRUBBED = MASK
 FILE_NAME = "journal.sqlite3"
 BUSY_TIMEOUT_S = 30.0
 
@@ -96,6 +96,8 @@ class JobRecord:
     #: ``wan26 jobs resume`` downloads a succeeded job there when ``output_path`` is still unset
     wanted_output: str | None = None
     wanted_overwrite: bool = False
+    #: the job ran on the embedded mock (``wan26 generate`` without a key): followed on a mock, never on the provider
+    mock: bool = False
 
     @property
     def finished(self) -> bool:
@@ -137,48 +139,19 @@ _COLUMNS = tuple(f for f in JobRecord.__dataclass_fields__)
 
 # --- secrets -------------------------------------------------------------------------------------------
 
-_SECRET_EXACT = frozenset({"key", "auth", "authorization", "token", "secret", "password", "passwd", "cookie", "credentials"})
-_SECRET_SUFFIXES = ("apikey", "accesskey", "secretkey", "privatekey", "authkey", "falkey", "token", "secret", "password")
-_URL_PARTS = re.compile(r"(?is)^(https?|wss?)://([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?\Z")
-
-
-def _secret_name(name: str) -> bool:
-    norm = re.sub(r"[^a-z0-9]", "", name.lower())
-    return norm in _SECRET_EXACT or norm.endswith(_SECRET_SUFFIXES)
-
 
 def _scrub_url(url: str) -> str:
-    """Hide the userinfo and any secret-named query parameter of an http(s)/ws(s) URL; other text is kept."""
-    match = _URL_PARTS.match(url)
-    if match is None:
-        return url
-    scheme, authority, path, query, fragment = match.groups(default="")
-    if "@" in authority:  # user:password@host or token@host
-        authority = SCRUBBED + "@" + authority.rsplit("@", 1)[1]
-    if query:
-        parts = []
-        for item in query[1:].split("&"):
-            name, eq, value = item.partition("=")
-            if _secret_name(unquote_plus(name)):
-                parts.append(f"{name}={SCRUBBED}")
-            elif eq and _URL_PARTS.match(unquote_plus(value)):  # a URL inside a URL (fal's ?fal_webhook=...)
-                inner = unquote_plus(value)
-                cleaned = _scrub_url(inner)
-                parts.append(item if cleaned == inner else f"{name}={quote(cleaned, safe='')}")
-            else:
-                parts.append(item)
-        query = "?" + "&".join(parts)
-    return f"{scheme}://{authority}{path}{query}{fragment}"
+    return redact_url(url)
 
 
 def scrub(value: Any, *, urls: bool = True) -> Any:
-    """A copy of JSON-like ``value``: values of secret-named keys and (with ``urls``) secret parts of URLs become ``"***"``."""
+    """A copy of JSON-like ``value`` through :func:`wan26core.redaction.redact` (``urls=False``: keys only)."""
+    if urls:
+        return redact(value)
     if isinstance(value, Mapping):
-        return {str(k): SCRUBBED if _secret_name(str(k)) and v is not None else scrub(v, urls=urls) for k, v in value.items()}
+        return {str(k): SCRUBBED if _secret_name(str(k)) and v is not None else scrub(v, urls=False) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [scrub(v, urls=urls) for v in value]
-    if isinstance(value, str) and urls:
-        return _scrub_url(value)
+        return [scrub(v, urls=False) for v in value]
     return value
 
 
@@ -259,6 +232,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 2: where the user asked the video to go, so that `jobs resume` can finish a download a crash cut short
         "ALTER TABLE jobs ADD COLUMN wanted_output TEXT",
         "ALTER TABLE jobs ADD COLUMN wanted_overwrite INTEGER NOT NULL DEFAULT 0",
+    ),
+    (  # 3: jobs of the embedded mock live in the same journal, marked, so that no command confuses them with paid ones
+        "ALTER TABLE jobs ADD COLUMN mock INTEGER NOT NULL DEFAULT 0",
+        # the embedded mock's base URL (wan26core.cli_jobs.EMBEDDED_BASE_URL) names the mock jobs journaled before
+        # (they were kept in a journal of their own, embedded-mock.sqlite3, which `--journal` still opens)
+        "UPDATE jobs SET mock = 1 WHERE base_url = 'http://wan26-embedded-mock.invalid'",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -384,8 +363,11 @@ class Journal:
         *,
         base_url: str | None = None,
         label: str | None = None,
+        mock: bool = False,
     ) -> JobRecord:
-        """Record a submit about to be sent; returns the record with its new local id. Call *before* the POST."""
+        """Record a submit about to be sent; returns the record with its new local id. Call *before* the POST.
+
+        ``mock``: the job goes to a mock, not the provider (it is shown as such and never followed on the provider)."""
         now = self._clock()
         record = JobRecord(
             id=uuid.uuid4().hex,
@@ -397,7 +379,8 @@ class Journal:
             base_url=_scrub_url(base_url) if base_url is not None else None,
             request=_clean(request, "request"),
             wire=_clean(wire, "wire"),
-            label=label,
+            label=redact_text(label) if label is not None else None,
+            mock=bool(mock),
         )
         with self._write() as conn:
             row = [_dumps(v, k) if k in _JSON_COLUMNS and v is not None else v for k, v in _fields(record)]
@@ -441,7 +424,7 @@ class Journal:
         def decide(current: JobRecord) -> dict[str, Any]:
             if current.remote_id is not None:
                 raise JournalError(f"job {current.id} is known to the provider as {current.remote_id!r}; it is not unknown")
-            return {"phase": "unknown", "last_log": reason}
+            return {"phase": "unknown", "last_log": redact_text(reason)}
 
         return self._apply(local_id, "unknown", decide)
 
@@ -471,7 +454,7 @@ class Journal:
         ):
             raise ValueError(f"progress must be a finite number, not {progress!r}")
         clean_error = _clean(dict(error), "error") if error is not None else None
-        clean_result = _clean(dict(result), "result", urls=False) if result is not None else None
+        clean_result = _clean(dict(result), "result") if result is not None else None
 
         def decide(current: JobRecord) -> dict[str, Any]:
             if current.finished and phase not in FINISHED_PHASES:
@@ -484,7 +467,7 @@ class Journal:
             if progress is not None:
                 proposed["progress"] = float(progress)
             if last_log is not None:
-                proposed["last_log"] = last_log
+                proposed["last_log"] = redact_text(last_log)
             if clean_error is not None:
                 proposed["error"] = clean_error
             if clean_result is not None:
@@ -606,6 +589,7 @@ def _record(row: tuple[Any, ...]) -> JobRecord:
         name: (json.loads(v) if name in _JSON_COLUMNS and v is not None else v) for name, v in zip(_COLUMNS, row, strict=True)
     }
     values["wanted_overwrite"] = bool(values["wanted_overwrite"])  # SQLite stores it as 0/1
+    values["mock"] = bool(values["mock"])
     return JobRecord(**values)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from .contract import Contract
 from .errors import (
@@ -36,6 +36,7 @@ from .errors import (
     Violation,
     Wan26Error,
 )
+from .redaction import redact_url
 from .references import get_path
 from .render import WireRequest
 
@@ -54,20 +55,6 @@ __all__ = [
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "unknown"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-_SECRET_QUERY = ("key", "token", "secret", "signature", "auth", "credential", "password")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the values of secret-looking query parameters replaced by ``***``."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = []
-    for item in parts.query.split("&"):
-        name, sep, value = item.partition("=")
-        secret = any(word in name.lower() for word in _SECRET_QUERY) and value
-        pairs.append(f"{name}{sep}***" if secret else item)
-    return urlunsplit(parts._replace(query="&".join(pairs)))
 
 
 @dataclass(frozen=True)

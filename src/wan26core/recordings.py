@@ -10,7 +10,6 @@ contract (``wan26 contracts seed``); live ones come from ``wan26 contracts recor
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .contract import Contract
+from .redaction import MASK, redact, redact_headers
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+
     from importlib.abc import Traversable
@@ -44,7 +44,7 @@ __all__ = [
 RECORDING_VERSION = 1
 ACTIONS = ("submit", "status", "stream", "result", "cancel", "error", "webhook")
 SEED_NAMES = ("seed-examples", "seed-errors")
-REDACTED = "REDACTED"
+REDACTED = MASK
 _PACKAGE = "wan26_contracts"
 _KIND_ACTION = {
     "request": "submit",
@@ -56,19 +56,6 @@ _KIND_ACTION = {
     "webhook": "webhook",
     "stream_event": "stream",
 }
-#: query parameters of signed URLs (S3, GCS, OSS, CDN tokens) and keys passed in URLs
-_SECRET_PARAM = re.compile(
-    r"^(signature|sig|token|access_token|api_key|apikey|key|expires|ossaccesskeyid|security-token|credential|auth|"
-    r"x-(amz|goog|oss)-.*)$",
-    re.IGNORECASE,
-)
-#: header names that carry credentials (any part of the name)
-_SECRET_HEADER = re.compile(r"(key|token|secret|password|cookie|signature|credential|authorization)", re.IGNORECASE)
-#: body fields that carry credentials (the whole name)
-_SECRET_FIELD = re.compile(
-    r"^(api[_-]?key|key|token|access[_-]?token|refresh[_-]?token|secret|client[_-]?secret|password)$", re.I
-)
-_URL_QUERY = re.compile(r"(?P<sep>[?&])(?P<name>[^=&#\s\"']+)=(?P<value>[^&#\s\"']*)")
 
 
 # --- the format -------------------------------------------------------------------------------------
@@ -164,41 +151,12 @@ def scrub_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
     """Lower-case names; credentials replaced (``Authorization`` keeps its scheme word: ``Key REDACTED``)."""
     if headers is None:
         return None
-    clean: dict[str, str] = {}
-    for name, value in headers.items():
-        lower = name.lower()
-        if lower in ("authorization", "proxy-authorization"):
-            word, _, rest = value.partition(" ")
-            clean[lower] = f"{word} {REDACTED}" if rest else REDACTED
-        elif _SECRET_HEADER.search(lower):
-            clean[lower] = REDACTED
-        else:
-            clean[lower] = scrub(value)
-    return clean
+    return redact_headers({name.lower(): value for name, value in headers.items()})
 
 
 def scrub(value: Any) -> Any:
-    """``value`` with secrets removed: keys, tokens and passwords by field name, signed-URL query tokens in strings."""
-    if isinstance(value, str):
-        return _scrub_urls(value) if "?" in value else value
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            secret = isinstance(key, str) and _SECRET_FIELD.match(key) and isinstance(item, str) and item
-            out[key] = REDACTED if secret else scrub(item)
-        return out
-    return value
-
-
-def _scrub_urls(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if _SECRET_PARAM.match(match.group("name")) and match.group("value"):
-            return f"{match.group('sep')}{match.group('name')}={REDACTED}"
-        return match.group(0)
-
-    return _URL_QUERY.sub(replace, text)
+    """``value`` through the project's one redaction (:func:`wan26core.redaction.redact`)."""
+    return redact(value)
 
 
 # --- seeds from the contract ------------------------------------------------------------------------

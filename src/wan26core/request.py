@@ -21,6 +21,7 @@ __all__ = [
     "Resolution",
     "ShotType",
     "infer_kind",
+    "parse_partial",
     "source_type",
 ]
 
@@ -120,7 +121,10 @@ class GenerationRequest:
     @classmethod
     def from_dict(cls, data: Any) -> GenerationRequest:
         """Build a request from JSON-like data; raises :class:`ValidationError` naming every bad field."""
-        return _parse(data)
+        request, problems = parse_partial(data)
+        if problems or request is None:
+            raise ValidationError(problems)
+        return request
 
 
 # --- parsing untrusted JSON ------------------------------------------------------------------------
@@ -135,7 +139,9 @@ _ENUM_FIELDS: dict[str, tuple[Any, ...]] = {
 _KNOWN = {f.name for f in fields(GenerationRequest)}
 
 
-def _parse(data: Any) -> GenerationRequest:
+def parse_partial(data: Any) -> tuple[GenerationRequest | None, list[Violation]]:
+    """The request made of every well-formed field of ``data`` (None when ``data`` is not an object), and the
+    problems of the others: a caller can then validate what is there and report everything at once."""
     problems: list[Violation] = []
 
     def bad(path: str, rule: str, message: str, value: Any = None, limit: Any = None) -> None:
@@ -143,7 +149,7 @@ def _parse(data: Any) -> GenerationRequest:
 
     if not isinstance(data, dict):
         bad("$", "request.type", f"a request is a JSON object, got {type(data).__name__}", _short(data))
-        raise ValidationError(problems)
+        return None, problems
     for key in data:
         if key not in _KNOWN:
             bad(str(key), "request.unknown_field", f"unknown field {key!r}; known fields: {', '.join(sorted(_KNOWN))}")
@@ -210,9 +216,8 @@ def _parse(data: Any) -> GenerationRequest:
             bad(f"{path}.kind", "references.kind", "kind must be 'video' or 'image'", _short(kind), ["video", "image"])
             continue
         parsed.append(Reference(name=ref_name, source=source, kind=kind))
-    if problems:
-        raise ValidationError(problems)
-    return GenerationRequest(references=tuple(parsed), **kwargs)
+    kwargs.setdefault("prompt", "")
+    return GenerationRequest(references=tuple(parsed), **kwargs), problems
 
 
 def _short(value: Any, limit: int = 80) -> Any:

@@ -271,13 +271,14 @@ def submit_op(
     policy: RetryPolicy,
     webhook_url: str | None = None,
     label: str | None = None,
+    mock: bool = False,
 ) -> Op[tuple[str | None, JobRef]]:
     """Journal the intent, POST once (safely retried), journal the accepted job; returns (local id, ref)."""
     protocol = endpoint.protocol
     call = protocol.submit_call(wire, key=endpoint.key, base_url=endpoint.base_url, webhook_url=webhook_url)
     local_id = None
     if journal is not None:
-        local_id = journal.record_intent(endpoint.id, request, wire.body, base_url=endpoint.base_url, label=label).id
+        local_id = journal.record_intent(endpoint.id, request, wire.body, base_url=endpoint.base_url, label=label, mock=mock).id
     try:
         reply = yield from send_op(call, policy)
     except SubmitUncertainError as exc:
@@ -445,6 +446,7 @@ def _stream_until_done(
         return None
     if isinstance(handle, HttpReply):
         return None
+    closing = False  # the generator is being closed (Ctrl-C, a cancelled task): it may not yield any more
     try:
         while True:
             if deadline is not None and time.monotonic() > deadline:
@@ -462,8 +464,12 @@ def _stream_until_done(
             tracker.update(status)
             if status.finished:
                 return status
+    except GeneratorExit:
+        closing = True  # the driver closes the stream it opened (see run_sync / run_async)
+        raise
     finally:
-        yield CloseStream(handle)
+        if not closing:
+            yield CloseStream(handle)
 
 
 class _Tracker:
@@ -551,78 +557,108 @@ def _timeout(http: httpx.Client | httpx.AsyncClient, effect: OpenStream) -> http
     return httpx.Timeout(connect=base.connect, read=read, write=base.write, pool=base.pool)
 
 
+def _abandon(op: Op[Any]) -> None:
+    """Close an operation the driver gives up on (Ctrl-C, a cancelled task) now, not at garbage collection."""
+    with contextlib.suppress(Exception):
+        op.close()
+
+
 def run_sync(op: Op[T], http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep) -> T:
     """Perform ``op``'s effects with a blocking httpx client."""
     outcome: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            effect = op.throw(error) if error is not None else op.send(outcome)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        outcome, error = None, None
-        try:
-            if isinstance(effect, Send):
-                call = effect.call
-                outcome = _reply(
-                    http.request(call.method, call.url, headers=dict(call.headers), json=call.json, content=call.content)
-                )
-            elif isinstance(effect, Sleep):
-                sleep(effect.seconds)
-            elif isinstance(effect, OpenStream):
-                call = effect.call
-                manager = http.stream(call.method, call.url, headers=dict(call.headers), timeout=_timeout(http, effect))
-                response = manager.__enter__()
-                if response.status_code != 200:
-                    response.read()
-                    manager.__exit__(None, None, None)
-                    outcome = _reply(response)
-                else:
-                    outcome = _SyncStream(manager, response)
-            elif isinstance(effect, NextEvent):
-                outcome = next(effect.stream.events, None)
-            elif isinstance(effect, CloseStream):
-                with contextlib.suppress(httpx.HTTPError):
-                    effect.stream.manager.__exit__(None, None, None)
-        except httpx.TransportError as exc:
-            error = exc
+    streams: list[Any] = []  # opened and not yet closed by the operation
+    try:
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(outcome)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            outcome, error = None, None
+            try:
+                if isinstance(effect, Send):
+                    call = effect.call
+                    outcome = _reply(
+                        http.request(call.method, call.url, headers=dict(call.headers), json=call.json, content=call.content)
+                    )
+                elif isinstance(effect, Sleep):
+                    sleep(effect.seconds)
+                elif isinstance(effect, OpenStream):
+                    call = effect.call
+                    manager = http.stream(call.method, call.url, headers=dict(call.headers), timeout=_timeout(http, effect))
+                    response = manager.__enter__()
+                    if response.status_code != 200:
+                        response.read()
+                        manager.__exit__(None, None, None)
+                        outcome = _reply(response)
+                    else:
+                        outcome = _SyncStream(manager, response)
+                        streams.append(outcome)
+                elif isinstance(effect, NextEvent):
+                    outcome = next(effect.stream.events, None)
+                elif isinstance(effect, CloseStream):
+                    if effect.stream in streams:
+                        streams.remove(effect.stream)
+                    with contextlib.suppress(httpx.HTTPError):
+                        effect.stream.manager.__exit__(None, None, None)
+            except httpx.TransportError as exc:
+                error = exc
+    except BaseException:
+        _abandon(op)
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                stream.manager.__exit__(None, None, None)
+        raise
 
 
 async def run_async(op: Op[T], http: httpx.AsyncClient) -> T:
     """Perform ``op``'s effects with an async httpx client."""
     outcome: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            effect = op.throw(error) if error is not None else op.send(outcome)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        outcome, error = None, None
-        try:
-            if isinstance(effect, Send):
-                call = effect.call
-                outcome = _reply(
-                    await http.request(call.method, call.url, headers=dict(call.headers), json=call.json, content=call.content)
-                )
-            elif isinstance(effect, Sleep):
-                await asyncio.sleep(effect.seconds)
-            elif isinstance(effect, OpenStream):
-                call = effect.call
-                manager = http.stream(call.method, call.url, headers=dict(call.headers), timeout=_timeout(http, effect))
-                response = await manager.__aenter__()
-                if response.status_code != 200:
-                    await response.aread()
-                    await manager.__aexit__(None, None, None)
-                    outcome = _reply(response)
-                else:
-                    outcome = _AsyncStream(manager, response)
-            elif isinstance(effect, NextEvent):
-                outcome = await anext(effect.stream.events, None)
-            elif isinstance(effect, CloseStream):
-                with contextlib.suppress(httpx.HTTPError):
-                    await effect.stream.manager.__aexit__(None, None, None)
-        except httpx.TransportError as exc:
-            error = exc
+    streams: list[Any] = []  # opened and not yet closed by the operation
+    try:
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(outcome)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            outcome, error = None, None
+            try:
+                if isinstance(effect, Send):
+                    call = effect.call
+                    outcome = _reply(
+                        await http.request(
+                            call.method, call.url, headers=dict(call.headers), json=call.json, content=call.content
+                        )
+                    )
+                elif isinstance(effect, Sleep):
+                    await asyncio.sleep(effect.seconds)
+                elif isinstance(effect, OpenStream):
+                    call = effect.call
+                    manager = http.stream(call.method, call.url, headers=dict(call.headers), timeout=_timeout(http, effect))
+                    response = await manager.__aenter__()
+                    if response.status_code != 200:
+                        await response.aread()
+                        await manager.__aexit__(None, None, None)
+                        outcome = _reply(response)
+                    else:
+                        outcome = _AsyncStream(manager, response)
+                        streams.append(outcome)
+                elif isinstance(effect, NextEvent):
+                    outcome = await anext(effect.stream.events, None)
+                elif isinstance(effect, CloseStream):
+                    if effect.stream in streams:
+                        streams.remove(effect.stream)
+                    with contextlib.suppress(httpx.HTTPError):
+                        await effect.stream.manager.__aexit__(None, None, None)
+            except httpx.TransportError as exc:
+                error = exc
+    except BaseException:
+        _abandon(op)
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                await stream.manager.__aexit__(None, None, None)
+        raise
 
 
 # --- server-sent events ----------------------------------------------------------------------------

@@ -6,9 +6,13 @@ content is probed only when ``probe=True`` (the ``[media]`` extra).
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
 import re
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +22,7 @@ from .errors import UnsupportedOptionError, ValidationError, Violation
 from .references import Binding, bind_references
 from .request import DATA_URI, GenerationRequest, Reference, source_format, source_type
 
-__all__ = ["OPTION_FIELDS", "Report", "check", "json_key", "validate", "wire_value"]
+__all__ = ["OPTION_FIELDS", "Report", "check", "json_key", "sniff", "trusted_sources", "validate", "wire_value"]
 
 #: canonical option name -> attribute of :class:`GenerationRequest`
 OPTION_FIELDS: dict[str, str] = {
@@ -48,6 +52,34 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "watermark": (bool,),
 }
 _BASE64 = re.compile(r"[A-Za-z0-9+/\s]*={0,2}\s*")
+#: prompts longer than this (or 50 times the endpoint's limit) are refused without binding their references
+PROMPT_CEILING = 64 * 1024
+_METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
+#: URLs the provider's own storage issued for our uploads (plain http on a local mock): not the user's sources
+_TRUSTED: ContextVar[frozenset[str]] = ContextVar("wan26_trusted_sources", default=frozenset())
+#: the client's pre-flight rules for sources (https only, no link-local host, local files checked byte by byte);
+#: off where a wire body is checked as the provider would (the mock), since providers take plain http too
+_strict_sources: ContextVar[bool] = ContextVar("wan26_strict_sources", default=True)
+
+
+@contextlib.contextmanager
+def trusted_sources(urls: Iterable[str]) -> Iterator[None]:
+    """Within the block, ``urls`` (issued by a provider's storage for our uploads) pass the source-scheme rules."""
+    token = _TRUSTED.set(_TRUSTED.get() | frozenset(urls))
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
+@contextlib.contextmanager
+def provider_side() -> Iterator[None]:
+    """Within the block, sources are judged as a provider judges a wire body: no client pre-flight rules."""
+    token = _strict_sources.set(False)
+    try:
+        yield
+    finally:
+        _strict_sources.reset(token)
 
 
 @dataclass
@@ -115,14 +147,29 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
     if not typed_ok:
         return report
 
-    binding = bind_references(request, contract)
-    report.binding = binding
-    out.extend(binding.violations)
     limits = contract.limits
+    prompt_limit = limits["prompt"]
+    ceiling = max(PROMPT_CEILING, 50 * prompt_limit["max_length"])
+    huge = len(request.prompt) > ceiling
+    if huge:  # far past any limit: not worth binding a million tokens to say so
+        add(
+            "prompt",
+            "prompt.max_length",
+            f"the prompt is {len(request.prompt)} characters; the limit is {prompt_limit['max_length']} (and no rendering"
+            f" of references shortens a prompt past {ceiling} characters that much)",
+            limit=prompt_limit["max_length"],
+            value=len(request.prompt),
+        )
+        binding = Binding(prompt=request.prompt)
+    else:
+        binding = bind_references(request, contract)
+        out.extend(binding.violations)
+    report.binding = binding
 
     # prompt ---------------------------------------------------------------------------------------
-    prompt_limit = limits["prompt"]
-    if not request.prompt.strip():
+    if huge:
+        pass  # said above
+    elif not request.prompt.strip():
         add("prompt", "prompt.required", "the prompt is empty", value=request.prompt)
     elif len(binding.prompt) > prompt_limit["max_length"]:
         extra = "" if binding.prompt == request.prompt else " after references are rendered"
@@ -289,23 +336,38 @@ def _check_source(
             value=declared,
         )
     max_bytes = limit.get("max_bytes") if limit else None
+    declared_refused = bool(formats and declared and declared not in formats)  # one fault, one violation
     if kind == "url":
         try:
             parts = urlsplit(source)
             parts.port  # noqa: B018 - raises ValueError on a malformed port
         except ValueError:
-            add(path, source_rule, "not a valid http(s) URL", value=source)
+            add(path, source_rule, "not a valid https URL", value=source)
             return
-        if parts.scheme.lower() not in ("http", "https"):
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
             add(
                 path,
                 source_rule,
-                f"unsupported URL scheme {parts.scheme!r}; use http(s), a data URI or a local file",
+                f"unsupported URL scheme {parts.scheme!r}; use https, a data URI or a local file",
                 value=source,
             )
         elif not parts.netloc or any(c.isspace() for c in source):
-            add(path, source_rule, "not a valid http(s) URL", value=source)
-        elif probe and limit:
+            add(path, source_rule, "not a valid https URL", value=source)
+        elif source in _TRUSTED.get():
+            return  # issued by the provider's own storage for an upload of ours
+        elif _strict_sources.get() and scheme == "http":
+            add(
+                path, "source.scheme", "plain http is refused: a source is an https URL, a data URI or a local file", value=source
+            )
+        elif _strict_sources.get() and _internal_host(parts.hostname or ""):
+            add(
+                path,
+                "source.host",
+                f"{parts.hostname} is a link-local or metadata address, never a media host; refused",
+                value=source,
+            )
+        elif probe and limit and not declared_refused:
             from .media import probe_url
 
             _check_media(probe_url(source, max_bytes), limit, prefix, path, add)
@@ -324,21 +386,127 @@ def _check_source(
         size = len(payload.rstrip("=\n ")) * 3 // 4
         if max_bytes and size > max_bytes:
             add(path, f"{prefix}.max_bytes", f"{size} bytes; at most {max_bytes}", limit=max_bytes, value=size)
-        elif probe and limit:
+        elif probe and limit and not declared_refused:
             from .media import probe_bytes
 
             _check_media(probe_bytes(source), limit, prefix, path, add)
         return
-    if not os.path.isfile(source):
-        add(path, source_rule, "no such local file (a source is an http(s) URL, a data URI or an existing file)", value=source)
+    if not _strict_sources.get():  # a path in a wire body: nothing the provider can fetch (and no file of the host's)
+        add(path, source_rule, "not a URL: the provider cannot read a local path", value=source)
         return
-    size = os.path.getsize(source)
+    _check_local_file(source, limit, formats, max_bytes, prefix, path, source_rule, probe, declared_refused, add)
+
+
+def _check_local_file(
+    source: str,
+    limit: dict[str, Any] | None,
+    formats: list[str] | None,
+    max_bytes: int | None,
+    prefix: str,
+    path: str,
+    source_rule: str,
+    probe: bool,
+    declared_refused: bool,
+    add: Callable[..., None],
+) -> None:
+    """A local file: it exists, is a regular file, fits the size limit and its bytes are what the contract accepts."""
+    try:
+        info = os.stat(source)
+    except FileNotFoundError:
+        add(path, source_rule, "no such local file (a source is an https URL, a data URI or an existing file)", value=source)
+        return
+    except OSError as exc:
+        add(path, "source.unreadable", f"cannot read the local file: {exc.strerror or exc}", value=source)
+        return
+    if not stat.S_ISREG(info.st_mode):
+        what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, pipe or socket)"
+        add(path, "source.not_file", f"the local source is {what}; give a media file", value=source)
+        return
+    size = info.st_size
     if max_bytes and size > max_bytes:
         add(path, f"{prefix}.max_bytes", f"{size} bytes; at most {max_bytes}", limit=max_bytes, value=size)
-    elif probe and limit:
+        return
+    try:
+        with open(source, "rb") as handle:
+            head = handle.read(64)
+    except OSError as exc:
+        add(path, "source.unreadable", f"cannot read the local file: {exc.strerror or exc}", value=source)
+        return
+    if declared_refused or not formats:
+        return
+    content = sniff(head)
+    if content is None:
+        add(
+            path,
+            f"{prefix}.format",
+            f"the file's content is not a media file wan26 recognises; accepted: {', '.join(formats)}",
+            limit=formats,
+            value=source,
+        )
+        return
+    if content not in formats:
+        add(
+            path,
+            f"{prefix}.format",
+            f"the file's content is {content}, whatever its name says; accepted: {', '.join(formats)}",
+            limit=formats,
+            value=content,
+        )
+        return
+    if probe and limit:
         from .media import probe_file
 
         _check_media(probe_file(source), limit, prefix, path, add)
+
+
+def _internal_host(host: str) -> bool:
+    """Link-local (169.254/16, fe80::/10), unspecified and cloud metadata addresses: never where media lives."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name in _METADATA_HOSTS:
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_link_local or address.is_unspecified
+
+
+def sniff(head: bytes) -> str | None:
+    """The media format of a file from its first bytes (the formats the contracts list, and a few look-alikes)."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return "bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand == b"qt  ":
+            return "mov"
+        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"avif"):
+            return "heic"
+        return "mp4"
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm"
+    if head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06):
+        return "mp3"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    return None
 
 
 def _check_media(info: Any, limit: dict[str, Any], prefix: str, path: str, add: Callable[..., None]) -> None:

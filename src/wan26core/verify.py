@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from .contract import Contract
 from .drift import ContractReport, DriftReport, Finding, LocatedExchange, check_contract, expectations
-from .errors import Wan26Error
+from .errors import MissingExtraError, Wan26Error
 from .plugins import Registry
 from .recordings import RECORDING_VERSION, dump_recording, route_request, scrub, scrub_headers
 from .request import GenerationRequest, Reference
@@ -35,7 +35,7 @@ STREAM_TIMEOUT_S = 5.0
 _TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-class MockUnavailable(Wan26Error):
+class MockUnavailable(MissingExtraError):
     """The mock server is not installed (the ``[mock]`` extra)."""
 
 

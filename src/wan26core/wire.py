@@ -14,7 +14,7 @@ from .contract import Contract
 from .errors import ValidationError, Violation
 from .references import get_path
 from .request import GenerationRequest, Reference, infer_kind
-from .validation import OPTION_FIELDS, json_key, validate
+from .validation import OPTION_FIELDS, json_key, provider_side, validate
 from .wire_schema import WireProblem, read_wire, wire_native
 
 __all__ = ["check_wire", "parse_wire", "wire_violation"]
@@ -23,7 +23,7 @@ __all__ = ["check_wire", "parse_wire", "wire_violation"]
 _UNFETCHABLE = "https://unfetchable.invalid/source"
 
 #: Rules that only wan26 applies (naming and binding); a provider does not check them.
-_WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token")
+_WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token", "source.")
 
 
 def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
@@ -50,7 +50,8 @@ def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None,
         request, sources = _read(body, contract)
     except ValidationError as exc:
         return None, exc.violations
-    found = [v for v in validate(request, contract) if v.severity == "error" and not v.rule.startswith(_WAN26_ONLY)]
+    with provider_side():  # the client's pre-flight source rules are not the provider's
+        found = [v for v in validate(request, contract) if v.severity == "error" and not v.rule.startswith(_WAN26_ONLY)]
     refused = sources + [v if v.native is not None else _generic(v, contract, body) for v in found]
     if not refused:
         _, limits = read_wire(body, contract, shape_only=False)

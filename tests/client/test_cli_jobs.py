@@ -43,18 +43,17 @@ def test_generate_without_a_key_runs_on_the_embedded_mock(
     assert "succeeded" in err  # the plain progress lines
     assert (tmp_path / "out.mp4").read_bytes()[4:8] == b"ftyp"
     assert "out.mp4" in out
-    mock_journal = Journal(tmp_path / "home" / "embedded-mock.sqlite3")
-    assert [r.phase for r in mock_journal.list()] == ["succeeded"]
-    (record,) = mock_journal.list()
+    journal = Journal(tmp_path / "home" / "journal.sqlite3")
+    assert [(r.phase, r.mock) for r in journal.list()] == [("succeeded", True)]  # one journal, mock jobs marked
+    (record,) = journal.list()
     assert record.wanted_output == record.output_path == str(tmp_path / "out.mp4")  # journaled before the wait
-    assert not (tmp_path / "home" / "journal.sqlite3").exists()  # mock jobs stay out of the real journal
 
 
 def test_generate_uploads_a_local_file_where_the_provider_has_storage(tmp_path: Path) -> None:
     (tmp_path / "alice.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
     code = main(["generate", "-p", "fal/r2v-flash", "--ref", "alice=alice.png", "@alice waves", "-o", "a.mp4", "--json"])
     assert code == 0
-    record = Journal(tmp_path / "home" / "embedded-mock.sqlite3").list()[0]
+    record = Journal(tmp_path / "home" / "journal.sqlite3").list()[0]
     assert record.wire["image_urls"][0].startswith("http")  # the file became a URL before the submit
 
 
@@ -134,11 +133,11 @@ def test_resume_recovers_every_job_after_the_client_is_killed_mid_wait(
 
 def test_jobs_list_and_show_read_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "-p", "fal/r2v-flash", "--ref", f"cat={REF}", "@cat waves", "-o", "x.mp4", "--label", "demo"]) == 0
-    path = str(tmp_path / "home" / "embedded-mock.sqlite3")
+    path = str(tmp_path / "home" / "journal.sqlite3")
     capsys.readouterr()
     assert main(["jobs", "list", "--journal", path]) == 0
     listing = capsys.readouterr().out
-    assert "fal/r2v-flash" in listing and "succeeded" in listing and "demo" in listing
+    assert "fal/r2v-flash (mock)" in listing and "succeeded" in listing and "demo" in listing
     short = listing.split()[0]
     assert main(["jobs", "show", short, "--journal", path]) == 0
     shown = json.loads(capsys.readouterr().out)

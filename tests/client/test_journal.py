@@ -255,11 +255,11 @@ def test_a_canary_secret_never_reaches_the_file(tmp_path: Path) -> None:
         stored = journal.get(rec.id)
         events = journal.events(rec.id)
     assert stored.request["api_key"] == SCRUBBED and stored.wire["headers"] == {"Authorization": SCRUBBED, "X-Api-Key": SCRUBBED}
-    assert stored.base_url == "https://***@queue.fal.run/"
+    assert stored.base_url == f"https://{SCRUBBED}@queue.fal.run/"
     assert stored.urls["status"] == f"https://queue.fal.run/wan/v2.6/requests/r1/status?logs=1&api_key={SCRUBBED}"
     assert CANARY not in stored.urls["submit"] and "me.example" in stored.urls["submit"]
     assert failed.error == {"code": "bad", "message": "m", "token": SCRUBBED}
-    assert stored.result == {"session": {"secret": SCRUBBED}, "url": "https://x/v.mp4?Signature=s"}  # signed result URL kept
+    assert stored.result == {"session": {"secret": SCRUBBED}, "url": f"https://x/v.mp4?Signature={SCRUBBED}"}
     assert stored.fingerprint == rec.fingerprint and CANARY not in json.dumps(events)
     files = [p for p in tmp_path.iterdir() if p.name.startswith("journal.sqlite3")]
     assert path in files
@@ -437,6 +437,19 @@ V1_SCHEMA = (  # the schema as version 1 created it, kept here verbatim: old jou
 )
 
 
+def test_a_version_2_journal_of_embedded_mock_jobs_is_marked_mock(tmp_path: Path) -> None:
+    path = tmp_path / "embedded-mock.sqlite3"
+    with Journal(path) as journal:
+        old = journal.record_intent("fal/r2v-flash", {}, {}, base_url="http://wan26-embedded-mock.invalid")
+        real = journal.record_intent("fal/r2v-flash", {}, {}, base_url="https://queue.fal.run")
+    with sqlite3.connect(path) as conn:  # back to what wan26 wrote before mock jobs were marked
+        conn.execute("ALTER TABLE jobs DROP COLUMN mock")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    with Journal(path) as journal:
+        assert journal.get(old.id).mock is True and journal.get(real.id).mock is False
+
+
 def test_a_version_1_journal_is_migrated_and_its_jobs_stay_readable(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path)
@@ -456,12 +469,13 @@ def test_a_version_1_journal_is_migrated_and_its_jobs_stay_readable(tmp_path: Pa
         assert (record.phase, record.remote_id, record.label) == ("succeeded", "r1", "old")
         assert record.result == {"url": "https://x/v.mp4"}
         assert record.wanted_output is None and record.wanted_overwrite is False and not record.download_pending
+        assert record.mock is False  # jobs journaled before mock jobs shared the journal were real ones
         assert journal.pending_downloads() == []
         wanted = journal.record_wanted_output(record.id, tmp_path / "v.mp4")
         assert wanted.download_pending and journal.pending_downloads() == [wanted]
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     finally:
         conn.close()
 

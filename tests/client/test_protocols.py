@@ -47,4 +47,4 @@ def test_calls_never_show_the_key() -> None:
     call = fal.status_call(JobRef("fal/r2v-flash", "abc"), key="canary-secret-123", base_url="https://q")
     assert call.headers["Authorization"] == "Key canary-secret-123"
     assert "canary" not in repr(call)
-    assert redact_url("https://x/y?token=abc&a=1") == "https://x/y?token=***&a=1"
+    assert redact_url("https://x/y?token=abc&a=1") == "https://x/y?token=REDACTED&a=1"

@@ -34,7 +34,7 @@ def test_generate_with_polling_reaches_completed(flow: dict[str, Any], tls_mock:
     assert submit["body"]["model"] == "alibaba/wan-2-6-r2v" and submit["body"]["video_urls"] == [
         "https://example.com/refs/bob.mp4"
     ]
-    assert submit["headers"]["authorization"] == "Bearer [redacted]"
+    assert submit["headers"]["authorization"] == "Bearer REDACTED"
     polls = entries[1:]
     assert len(polls) == len(statuses) - 1  # one callback per poll, plus the one for the create response
     assert {(e["method"], e["path"], e["query"]["generation_id"]) for e in polls} == {

@@ -29,7 +29,7 @@ def test_async_call_fetch_and_wait(flow: dict[str, Any], tls_mock: MockServer) -
     submit = entries[0]
     assert (submit["action"], submit["method"], submit["path"]) == ("submit", "POST", CREATE)
     assert submit["headers"]["x-dashscope-async"] == "enable"
-    assert submit["headers"]["authorization"] == "Bearer [redacted]"
+    assert submit["headers"]["authorization"] == "Bearer REDACTED"
     assert submit["body"]["model"] == "wan2.6-r2v" and submit["body"]["parameters"]["size"] == "1280*720"
     polls = entries[1:]
     assert polls and {(e["method"], e["path"]) for e in polls} == {("GET", f"/api/v1/tasks/{created['task_id']}")}

@@ -33,7 +33,7 @@ def test_submit_result_and_status_with_logs(flow: dict[str, Any], tls_mock: Mock
 
     entries = journal(tls_mock, job_id=flow["submitted"])
     assert entries[0]["action"] == "submit" and entries[0]["path"] == "/wan/v2.6/reference-to-video/flash"
-    assert entries[0]["headers"]["authorization"] == "Key [redacted]"
+    assert entries[0]["headers"]["authorization"] == "Key REDACTED"
     assert entries[0]["headers"]["user-agent"].startswith("fal-client/")
     polls = [e for e in entries if e["action"] == "status"]
     assert {e["path"] for e in polls} == {STATUS.format(flow["submitted"])}
@@ -88,8 +88,8 @@ def test_upload_file_through_the_documented_storage_redirection(
     ]
     cdn_path = uploaded["cdn"][len(tls_mock.base_url) :]
     storage_path = uploaded["storage"][len(tls_mock.base_url) :]
-    assert ("POST", "/storage/auth/token", "fal-cdn-v3", "Key [redacted]") in calls
-    assert ("POST", "/files/upload", None, "Bearer [redacted]") in calls  # with the CDN token, not the key
-    assert ("POST", "/storage/upload/initiate", "gcs", "Key [redacted]") in calls
+    assert ("POST", "/storage/auth/token", "fal-cdn-v3", "Key REDACTED") in calls
+    assert ("POST", "/files/upload", None, "Bearer REDACTED") in calls  # with the CDN token, not the key
+    assert ("POST", "/storage/upload/initiate", "gcs", "Key REDACTED") in calls
     assert any(c[:2] == ("PUT", storage_path) for c in calls)
     assert cdn_path.startswith("/files/")

@@ -146,7 +146,7 @@ def test_credentials_are_checked_and_never_journaled(client: TestClient) -> None
     assert client.post("/toy/tasks", json=BODY).status_code == 401
     client.post("/toy/tasks", json=BODY, headers=AUTH)
     journal = client.get("/__wan26__/journal").text
-    assert "canary-secret-123" not in journal and "[redacted]" in journal
+    assert "canary-secret-123" not in journal and "REDACTED" in journal
 
 
 def test_header_scenarios_and_queued_scenarios(client: TestClient) -> None:

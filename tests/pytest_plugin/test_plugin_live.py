@@ -90,7 +90,7 @@ def test_the_sync_client_runs_a_job_on_the_live_mock(wan26_mock: LiveMock, tmp_p
     assert result.url.startswith(wan26_mock.base_url)
     [entry] = wan26_mock.assert_submitted("dashscope/r2v", where={"input.prompt": "character1 waves at character2"})
     assert entry.body["input"]["reference_urls"] == VIDEOS
-    assert entry.headers["authorization"] == "Bearer [redacted]"
+    assert entry.headers["authorization"] == "Bearer REDACTED"
     assert [job["state"] for job in wan26_mock.jobs()] == ["succeeded"]
     assert Path(os.environ["WAN26_HOME"], "journal.sqlite3").exists()  # the client journaled there
 

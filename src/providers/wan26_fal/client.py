@@ -12,7 +12,6 @@ from typing import Any
 
 from wan26core.errors import MalformedResponseError, NativeError
 from wan26core.protocol import ContractClientProtocol, HttpCall, HttpReply, JobRef, JobState, JobStatus, VideoResult, error_for
-from wan26core.runtime import RetryPolicy, send_op
 
 __all__ = ["FalClientProtocol"]
 
@@ -88,6 +87,8 @@ class FalClientProtocol(ContractClientProtocol):
         The REST host is ``WAN26_FAL_REST_URL``, else the queue base URL when it was redirected (the
         mock serves both), else ``https://rest.fal.ai``.
         """
+        from wan26core.runtime import RetryPolicy, send_op  # the HTTP runtime, only when a file is uploaded
+
         rest = os.environ.get("WAN26_FAL_REST_URL") or (base_url if base_url != self.contract.transport["base_url"] else REST_URL)
         token_call = HttpCall(
             "POST",

@@ -18,7 +18,12 @@ _PROFILES = ("fast", "realistic")
 
 #: ini name -> (help, type, default) as ``parser.addini`` takes them
 INI_OPTIONS: dict[str, tuple[str, Literal["string", "bool"], Any]] = {
-    "wan26_mock_tls": ("wan26 mock: serve wan26_mock_server over HTTPS from a local CA (needed by fal-client)", "bool", False),
+    "wan26_mock_tls": (
+        "wan26 mock: serve wan26_mock_server over HTTPS from a local CA: auto (default: when fal-client, which speaks only"
+        " https, is installed), true or false",
+        "string",
+        "auto",
+    ),
     "wan26_mock_seed": ("wan26 mock: seed for reproducible ids, timings and outputs (default: random)", "string", ""),
     "wan26_mock_profile": ("wan26 mock: job timing, 'fast' (about a second a job) or 'realistic'", "string", "fast"),
     "wan26_mock_time_scale": ("wan26 mock: run the mock's virtual clock this many times faster (default 1)", "string", "1"),
@@ -69,5 +74,26 @@ def config_from(ini: Any, tls_option: bool) -> MockConfig:
         seed=seed,
         profile="fast" if profile == "fast" else "realistic",
         time_scale=time_scale,
-        tls=bool(tls_option or ini("wan26_mock_tls")),
+        tls=tls_option or _tls_setting(ini("wan26_mock_tls")),
     )
+
+
+def _tls_setting(value: Any) -> bool:
+    """``wan26_mock_tls``: true, false, or auto (HTTPS when fal-client is installed: it cannot speak plain http)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("", "auto"):
+        return fal_client_installed()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"wan26_mock_tls: {value!r} is not one of auto, true, false")
+
+
+def fal_client_installed() -> bool:
+    """Whether fal-client can be imported here (looked up, not imported)."""
+    import importlib.util
+
+    return importlib.util.find_spec("fal_client") is not None

@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--wan26-mock-tls",
         action="store_true",
         default=False,
-        help="serve wan26_mock_server over HTTPS from a local CA (fal-client speaks only https)",
+        help="serve wan26_mock_server over HTTPS from a local CA (the default whenever fal-client is installed)",
     )
     for name, (text, kind, default) in INI_OPTIONS.items():
         parser.addini(name, text, type=kind, default=default)
