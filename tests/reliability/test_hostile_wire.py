@@ -37,7 +37,7 @@ HOSTILE = settings(max_examples=2000 if FULL else 60, deadline=None, suppress_he
 AUTH = {"fal": "Key mock-key", "aimlapi": "Bearer mock-key", "vtrix": "Bearer mock-key", "dashscope": "Bearer mock-key"}
 BASE = "http://mock.test"
 #: naming and binding rules of wan26's own, which no provider applies
-WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token")
+WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token", "source.")
 
 #: the values the outside review found accepted (then 500 on every poll), and their relatives
 NAMED = ["abc", "5.0", [5], {"a": 1}, 5.5, True, 12.0, -1, 0, 99, 100_000, 10**30, "", None, "/etc/passwd"]
