@@ -379,7 +379,8 @@ class Engine:
         shape = output_shape(job, contract)
         path = await anyio.to_thread.run_sync(self.outputs.path, shape)
         job.video = Video(
-            url=f"{base_url}{ADMIN_PREFIX}/files/{path.name}",
+            # the file is shared by every job of this shape; its URL is the job's own, as a provider's is
+            url=f"{base_url}{ADMIN_PREFIX}/files/{job.id}/{path.name}",
             width=shape.width,
             height=shape.height,
             fps=float(shape.fps),
@@ -511,12 +512,20 @@ class Engine:
                 return MockResponse(404, {"detail": "no such job"})
             return MockResponse(200, self._job_view(job))
         if path.startswith("files/") and method in ("GET", "HEAD"):
-            found = self.outputs.lookup(path[len("files/") :])
+            found = self._output_file(path[len("files/") :])
             if found is None:
                 return MockResponse(404, {"detail": "no such file"})
             data = b"" if method == "HEAD" else found.read_bytes()
             return MockResponse(200, data, {"content-type": "video/mp4", "content-length": str(found.stat().st_size)})
         return MockResponse(404, {"detail": f"no admin route {method} {ADMIN_PREFIX}/{path}"})
+
+    def _output_file(self, name: str) -> Path | None:
+        """The file behind a job's output URL (``{job id}/{file name}``, see :meth:`_make_video`); else None."""
+        job_id, _, file_name = name.partition("/")
+        job = self.jobs.jobs.get(job_id)
+        if job is None or job.video is None or job.video.file_name != file_name:
+            return None
+        return self.outputs.lookup(file_name)
 
     def _queue_fault(self, body: Mapping[str, Any]) -> MockResponse:
         text, count = body.get("scenario"), body.get("count", 1)
