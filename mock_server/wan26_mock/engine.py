@@ -16,11 +16,12 @@ video) are unchanged, so a cancel or a clock jump ends the reuse by itself.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from wan26core.dialect import (
     JobSnapshot,
     MockRequest,
     MockResponse,
+    StreamEvent,
     StreamingDialect,
     Video,
     WebhookDialect,
@@ -399,7 +401,7 @@ class Engine:
         route = contract.transport["routes"].get("stream", {})
         keepalive_s = self.stream_keepalive or float(route.get("keepalive_s", KEEPALIVE_S))
         chunks = status_events(
-            render=lambda now: dialect.stream_event(request, self.jobs.snapshot(job, now, contract)),
+            render=self._stream_renderer(dialect, request, job, contract),
             next_change=job.next_change,
             clock=self.clock,
             notifier=self.notifier,
@@ -408,6 +410,24 @@ class Engine:
             keepalive_s=keepalive_s,
         )
         return MockStream(opening.status, chunks, opening.headers)
+
+    def _stream_renderer(
+        self, dialect: StreamingDialect, request: MockRequest, job: Job, contract: Contract
+    ) -> Callable[[float], StreamEvent]:
+        """The events of one stream; a dialect whose ``stream_event`` takes ``previous`` is given the snapshot of
+        the last event it produced (fal: each event carries only the log lines that are new)."""
+        if "previous" not in inspect.signature(dialect.stream_event).parameters:
+            return lambda now: dialect.stream_event(request, self.jobs.snapshot(job, now, contract))
+        sent: list[JobSnapshot] = []
+
+        def render(now: float) -> StreamEvent:
+            snapshot = self.jobs.snapshot(job, now, contract)
+            event = dialect.stream_event(request, snapshot, sent[-1] if sent else None)
+            if event.data:
+                sent[:] = [snapshot]
+            return event
+
+        return render
 
     # --- webhooks ---------------------------------------------------------------------------------
     def _retry_delays(self, contract: Contract) -> list[float]:

@@ -74,7 +74,8 @@ class Route:
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One encoded server-sent event (``data: …\\n\\n``); ``final`` closes the stream once it is sent."""
+    """One encoded server-sent event (``data: …\\n\\n``); ``final`` closes the stream once it is sent. Empty
+    ``data``: nothing new to send (a dialect whose events carry only what changed, see ``stream_event``)."""
 
     data: bytes
     final: bool = False
@@ -115,6 +116,8 @@ class JobSnapshot:
     video: Video | None = None
     seed: int = 0
     cost_usd: float | None = None
+    #: when each line of ``logs`` was written (unix seconds, virtual clock); may be shorter than ``logs``
+    log_times: tuple[float, ...] = ()
 
 
 @runtime_checkable
@@ -176,8 +179,12 @@ class StreamingDialect(Protocol):
         """Status and headers that open the stream (the body is ignored)."""
         ...
 
-    def stream_event(self, request: MockRequest, job: JobSnapshot) -> StreamEvent:
-        """The event reporting ``job``; the engine sends it only when its bytes differ from the last one sent."""
+    def stream_event(self, request: MockRequest, job: JobSnapshot, previous: JobSnapshot | None = None) -> StreamEvent:
+        """The event reporting ``job``; the engine sends it only when its bytes differ from the last one sent.
+
+        ``previous``: the snapshot behind the last event sent on this stream (None before the first), given only
+        to a dialect whose ``stream_event`` takes that parameter: its events may then carry only what is new
+        (fal sends only the log lines written since the previous event), and empty ``data`` when nothing is."""
         ...
 
     def stream_keepalive(self, request: MockRequest) -> bytes:
