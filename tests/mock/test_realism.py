@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from mockkit import CANARY, advance, mock_client
 from starlette.testclient import TestClient
 
+from mockkit import CANARY, advance, mock_client
 from support import BUILTIN_PLUGINS, CONTRACTS
 from support import PROVIDERS as PLUGINS
 from wan26core import GenerationRequest
