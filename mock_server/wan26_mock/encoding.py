@@ -9,12 +9,12 @@ The rules are Starlette's ``Response`` (which served these answers before): JSON
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wan26core.dialect import MockResponse
 
-__all__ = ["EncodedResponse", "Wire", "encoded", "to_wire"]
+__all__ = ["EncodedResponse", "Wire", "carries", "encoded", "reissued", "to_wire"]
 
 _NO_LENGTH = (204, 304)  # no body allowed, so no content-length (nor below 200)
 
@@ -63,3 +63,37 @@ def to_wire(response: MockResponse) -> Wire:
         headers["content-length"] = str(len(content))
     raw = tuple((name.encode("latin-1"), str(value).encode("latin-1")) for name, value in headers.items())
     return Wire(response.status, raw, content, is_json)
+
+
+def carries(response: EncodedResponse, request_id: str) -> bool:
+    """Whether the answer's bytes (body or headers) hold ``request_id``, the id drawn for the request it answers."""
+    if not request_id:
+        return False
+    needle = request_id.encode("latin-1")
+    return needle in response.wire.body or any(needle in value for _, value in response.wire.headers)
+
+
+def reissued(response: EncodedResponse, old: str, new: str) -> EncodedResponse:
+    """A reused answer for another request: its request id ``old`` (when it carries one, see :func:`carries`)
+    replaced by ``new``, in the body as sent and as data alike. Both are UUIDs, so every length stays right."""
+    if not old or not new or old == new:
+        return response
+    before, after = old.encode("latin-1"), new.encode("latin-1")
+    wire = response.wire
+    headers = tuple((name, value.replace(before, after)) for name, value in wire.headers)
+    return EncodedResponse(
+        response.status,
+        _swap(response.body, old, new),
+        {name: _swap(value, old, new) for name, value in response.headers.items()},
+        replace(wire, headers=headers, body=wire.body.replace(before, after)),
+    )
+
+
+def _swap(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(old, new) if old in value else value
+    if isinstance(value, dict):
+        return {key: _swap(item, old, new) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_swap(item, old, new) for item in value]
+    return value

@@ -7,10 +7,12 @@ streams (a :class:`~wan26_mock.streams.MockStream` paced by the virtual clock), 
 (a background task started lazily in the running loop) and uploaded files.
 
 Status polls are the hot path. A dialect that declares ``cacheable = True`` promises that its status and
-result answers depend only on the request's method, path, query and base URL and on the job snapshot; the
-engine then keeps the last answer rendered for each job, encoded, and reuses it while the request and the
-job's phase (:meth:`~wan26_mock.jobs.Job.phase`: state, queue position, progress, cancellation, outcome,
-video) are unchanged, so a cancel or a clock jump ends the reuse by itself.
+result answers depend only on the request's method, path, query and base URL, on its fresh ``request_id`` (only
+ever written as it is) and on the job snapshot; the engine then keeps the last answer rendered for each job,
+encoded, and reuses it while the request and the job's phase (:meth:`~wan26_mock.jobs.Job.phase`: state, queue
+position, progress, cancellation, outcome, video) are unchanged, so a cancel or a clock jump ends the reuse by
+itself. A reused answer that carried its request's id gets the new request's id instead (DashScope's
+``request_id``: a fresh UUID per request).
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ from wan26core.dialect import (
 )
 from wan26core.wire import check_wire
 
-from .encoding import EncodedResponse, encoded
+from .encoding import EncodedResponse, carries, encoded, reissued
 from .faults import SCENARIO_HEADER, SCENARIOS, Fault, FaultQueue, parse_scenario
+from .ids import RequestIds
 from .jobs import Job, JobStore, Profile
 from .journal import MAX_BODY as JOURNAL_MAX_BODY
 from .journal import Journal
@@ -117,6 +120,7 @@ class Engine:
         self.notifier = Notifier()
         self.clock = WatchedClock(self.notifier, scale=time_scale, frozen=frozen_clock)
         self.jobs = JobStore(seed=seed, profile=profile)
+        self.request_ids = RequestIds(seed)  # a fresh id per provider request, for the dialects (DashScope's request_id)
         self.journal = Journal()
         self.faults = FaultQueue()
         self.outputs = OutputStore(Path(output_dir) if output_dir is not None else default_output_dir())
@@ -179,7 +183,8 @@ class Engine:
         job_id: str | None = None
         fault: Fault | None = None
         match = self._match(method.upper(), path)
-        request = MockRequest(method, path, query, headers, body, base_url, match[1] if match else {}, now=now)
+        params = match[1] if match else {}
+        request = MockRequest(method, path, query, headers, body, base_url, params, now=now, request_id=self.request_ids.next())
         size = max(len(body), body_size or 0)
         try:
             if size > MAX_BODY_BYTES and match is not None and match[0].action == "submit":
@@ -368,13 +373,13 @@ class Engine:
         key = (action, request.method, request.path, request.base_url, request.query)
         cacheable = route.cacheable and not request.body
         if cacheable and job.answer is not None and job.answer[0] == key and job.answer[1] == phase:
-            cached: MockResponse = job.answer[2]
-            return cached
+            cached: EncodedResponse = job.answer[2]
+            return reissued(cached, job.answer[3], request.request_id)
         snapshot = self.jobs.snapshot_of(job, phase, contract)
         response = dialect.result(request, snapshot) if action == "result" else dialect.status(request, snapshot)
         if cacheable and type(response) is MockResponse:
             response = encoded(response)
-            job.answer = (key, phase, response)
+            job.answer = (key, phase, response, request.request_id if carries(response, request.request_id) else "")
         return response
 
     async def _make_video(self, job: Job, contract: Contract, base_url: str) -> None:
@@ -452,7 +457,9 @@ class Engine:
         if job.state_at(now) == "succeeded" and job.video is None:
             await self._make_video(job, contract, base_url)
         snapshot = self.jobs.snapshot(job, now, contract)
-        request = MockRequest("GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now)
+        request = MockRequest(
+            "GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now, request_id=self.request_ids.next()
+        )
         payload = dialect.webhook(request, snapshot, dialect.result(request, snapshot))
         return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -505,6 +512,7 @@ class Engine:
             )
         if path == "reset" and method == "POST":
             self.jobs.reset()
+            self.request_ids.reset()
             self.journal.clear()
             self.faults.clear()
             self.webhooks.clear()

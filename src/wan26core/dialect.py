@@ -31,6 +31,7 @@ __all__ = [
     "credential",
     "is_json",
     "json_body",
+    "request_id_of",
     "select_by_model",
     "select_by_path",
     "stable_request_id",
@@ -52,6 +53,8 @@ class MockRequest:
     base_url: str  # scheme://host[:port] the client used, for URLs in responses
     params: Mapping[str, str] = field(default_factory=dict)  # path parameters, e.g. {"task_id": …}
     now: float = 0.0  # the mock's virtual time (unix seconds), for timestamps in responses
+    #: a fresh id the engine drew for this request (UUID-shaped; reproducible under a seed); "" when none was
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,9 @@ class Dialect(Protocol):
         ...
 
     # Optional: ``cacheable = True`` promises that status/result answers depend only on the request's method,
-    # path, query and base URL and on the job snapshot, so the engine may reuse one until the job changes.
-    # Dialects without it are rendered on every poll.
+    # path, query and base URL, on its ``request_id`` (written as it is, if at all) and on the job snapshot, so the
+    # engine may reuse one until the job changes (putting each request's own id in). Dialects without it are
+    # rendered on every poll.
 
     def routes(self) -> list[Route]:
         """Every route, with paths relative to the server root."""
@@ -217,6 +221,12 @@ def json_body(request: MockRequest) -> Any:
 def is_json(value: Any) -> bool:
     """False for what :func:`json_body` returns on malformed JSON."""
     return value is not _NO_BODY
+
+
+def request_id_of(request: MockRequest, *extra: Any) -> str:
+    """The id a provider gives this request: the engine's fresh one (:attr:`MockRequest.request_id`), else
+    :func:`stable_request_id` (a request built by hand, outside the engine)."""
+    return request.request_id or stable_request_id(request, *extra)
 
 
 def stable_request_id(request: MockRequest, *extra: Any) -> str:

@@ -3,6 +3,8 @@ failures in each provider's own catalogued codes."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,3 +90,50 @@ def test_a_job_not_finished_has_no_file(client: TestClient) -> None:
 
 def contract_codes(pid: str) -> set[str]:
     return {e["code"] for e in CONTRACTS[pid].data["errors"]}
+
+
+# --- DashScope's request_id ------------------------------------------------------------------------
+def request_ids(answers: list[httpx.Response], field: str = "request_id") -> list[str]:
+    ids = [answer.json()[field] for answer in answers]
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 4 and str(parsed) == value
+    return ids
+
+
+def test_dashscope_gives_every_request_a_fresh_request_id_identical_requests_included(client: TestClient) -> None:
+    ref, submitted = submit(client, "dashscope/r2v")
+    again, _ = submit(client, "dashscope/r2v")
+    poll = protocol("dashscope/r2v").status_call(ref, key=CANARY, base_url=BASE)
+    polls = [client.get(poll.url, headers=dict(poll.headers)) for _ in range(3)]  # the same job, the same phase
+    unknown = [client.get("/api/v1/tasks/no-such-task", headers=dict(poll.headers)) for _ in range(2)]
+    refused = [client.get(poll.url) for _ in range(2)]  # no key: DashScope's error body has a request_id too
+    assert [p.status_code for p in polls + unknown] == [200] * 5 and [r.status_code for r in refused] == [401, 401]
+    assert polls[0].json()["output"] == polls[2].json()["output"]
+    ids = [*request_ids(polls + unknown + refused), json.loads(submitted.body)["request_id"]]
+    assert len(set(ids)) == len(ids)
+    advance(client, 3600)
+    finished = [client.get(poll.url, headers=dict(poll.headers)) for _ in range(2)]
+    assert finished[0].json()["output"]["task_status"] == "SUCCEEDED"
+    assert len(set(request_ids(finished))) == 2
+    assert again.job_id != ref.job_id
+
+
+def test_aimlapi_errors_carry_a_fresh_request_id(client: TestClient) -> None:
+    refused = [client.post("/v2/video/generations", json={"model": "alibaba/wan-2-6-r2v"}) for _ in range(2)]
+    assert [r.status_code for r in refused] == [401, 401]
+    assert len(set(request_ids(refused, "requestId"))) == 2
+
+
+def test_a_seeded_mock_draws_the_same_request_ids_in_the_same_order_again_after_a_reset() -> None:
+    def run(client: TestClient) -> list[str]:
+        answers = [client.get("/api/v1/tasks/no-such-task", headers={"Authorization": "Bearer k"}) for _ in range(3)]
+        return request_ids(answers)
+
+    with mock_client(*BUILTIN_PLUGINS, seed=5) as one, mock_client(*BUILTIN_PLUGINS, seed=5) as two:
+        first = run(one)
+        assert run(two) == first and len(set(first)) == 3
+        assert one.post("/__wan26__/reset").status_code == 200
+        assert run(one) == first
+    with mock_client(*BUILTIN_PLUGINS, seed=6) as other:
+        assert set(run(other)).isdisjoint(first)

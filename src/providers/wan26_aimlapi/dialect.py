@@ -21,8 +21,8 @@ from wan26core.dialect import (
     credential,
     is_json,
     json_body,
+    request_id_of,
     select_by_model,
-    stable_request_id,
 )
 
 __all__ = ["DIALECT", "AimlapiDialect"]
@@ -148,7 +148,7 @@ def _error_body(request: MockRequest, status: int, message: str) -> dict[str, An
     return {
         "message": message,
         "path": request.path,
-        "requestId": stable_request_id(request),
+        "requestId": request_id_of(request),
         "statusCode": str(status),
         "timestamp": _timestamp(request),
     }
