@@ -630,7 +630,21 @@ def _failure(contract: Contract, fault: Fault) -> NativeError:
         if entry is not None:
             return NativeError(entry["http_status"], entry["code"], entry["message"])
     kind = "content_policy" if fault.name == "content_policy" else "generation_failed"
-    return _catalogue(contract, kind) or NativeError(None, kind, f"the generation failed ({kind})")
+    # always one of the provider's own codes: a catalogue without the kind (DashScope lists no generation failure,
+    # AI/ML API no content refusal) gives its generic failure, else its internal error
+    for fallback in (kind, "generation_failed", "provider"):
+        native = _task_failure(contract, fallback)
+        if native is not None:
+            return native
+    return NativeError(None, kind, f"the generation failed ({kind})")
+
+
+def _task_failure(contract: Contract, kind: str) -> NativeError | None:
+    """The catalogue's error of ``kind`` for a job that failed after it was accepted: the one reported in a task's
+    status (no HTTP status) first, then a 500, then any."""
+    entries = (e for e in contract.data["errors"] if e["kind"] == kind)
+    entry = min(entries, key=lambda e: 0 if e["http_status"] is None else 1 if e["http_status"] == 500 else 2, default=None)
+    return NativeError(entry["http_status"], entry["code"], entry["message"]) if entry is not None else None
 
 
 def _journaled(response: MockResponse) -> Any:

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mockkit import CANARY, advance, mock_client
+from mockkit import CANARY, SCENARIO, advance, mock_client
 from support import BUILTIN_PLUGINS, CONTRACTS
 from support import PROVIDERS as PLUGINS
 from wan26core import GenerationRequest
-from wan26core.protocol import ContractClientProtocol, HttpReply, JobRef, VideoResult
+from wan26core.protocol import ContractClientProtocol, HttpCall, HttpReply, JobRef, VideoResult
 
 BASE = "http://mock.test"
 #: one model of each provider (the engine is shared by the provider's models)
@@ -39,14 +39,18 @@ def send(client: TestClient, call: Any) -> HttpReply:
     return HttpReply(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content, call.url)
 
 
-def submit(client: TestClient, pid: str, headers: dict[str, str] | None = None) -> tuple[JobRef, HttpReply]:
-    """One valid job of ``pid`` (the same body every time)."""
+def submit_call(pid: str, headers: dict[str, str] | None = None) -> HttpCall:
+    """The submit of one valid job of ``pid`` (the same body every time), with ``headers`` added."""
     request = GenerationRequest.from_dict(
         {"prompt": "@cat waves", "references": [{"name": "cat", "source": "https://example.com/cat.mp4"}], "duration": 5}
     )
-    call = protocol(pid).submit_call(PLUGINS[pid].render(request), key=CANARY, base_url=BASE)
-    call = type(call)(call.method, call.url, {**call.headers, **(headers or {})}, call.json)
-    reply = send(client, call)
+    call: HttpCall = protocol(pid).submit_call(PLUGINS[pid].render(request), key=CANARY, base_url=BASE)
+    return HttpCall(call.method, call.url, {**call.headers, **(headers or {})}, call.json)
+
+
+def submit(client: TestClient, pid: str, headers: dict[str, str] | None = None) -> tuple[JobRef, HttpReply]:
+    """One valid job of ``pid``, accepted."""
+    reply = send(client, submit_call(pid, headers))
     assert reply.ok, (reply.status, reply.body[:300])
     return protocol(pid).parse_submitted(reply), reply
 
@@ -88,8 +92,39 @@ def test_a_job_not_finished_has_no_file(client: TestClient) -> None:
     assert client.get(f"/__wan26__/files/{ref.job_id}/wan26-1280x720-5s-16fps.mp4").status_code == 404
 
 
+# --- failures in the provider's own codes ----------------------------------------------------------
 def contract_codes(pid: str) -> set[str]:
     return {e["code"] for e in CONTRACTS[pid].data["errors"]}
+
+
+@pytest.mark.parametrize("fault", ["generation_failed", "content_policy"])
+@pytest.mark.parametrize("pid", ONE_PER_PROVIDER)
+def test_a_failed_generation_reports_a_code_of_the_providers_catalogue(client: TestClient, pid: str, fault: str) -> None:
+    ref, _ = submit(client, pid, {SCENARIO: fault})
+    advance(client, 3600)
+    reply = send(client, protocol(pid).status_call(ref, key=CANARY, base_url=BASE))
+    status = protocol(pid).parse_status(reply, ref)
+    assert status.state == "failed" and status.error is not None, reply.body[:300]
+    assert status.error.native_code in contract_codes(pid), (status.error.native_code, reply.body[:300])
+
+
+def test_dashscope_reports_a_refused_output_as_its_task_level_inspection_failure(client: TestClient) -> None:
+    ref, _ = submit(client, "dashscope/r2v", {SCENARIO: "content_policy"})
+    advance(client, 3600)
+    output = send(client, protocol("dashscope/r2v").status_call(ref, key=CANARY, base_url=BASE)).json()["output"]
+    assert (output["task_status"], output["code"]) == ("FAILED", "DataInspectionFailed")
+    assert output["message"] == "Output data may contain inappropriate content."  # the output's, not the input's
+
+
+@pytest.mark.parametrize("fault", ["rate_limited", "server_error", "unauthorized"])
+@pytest.mark.parametrize("pid", ONE_PER_PROVIDER)
+def test_an_injected_refusal_without_argument_uses_a_catalogued_code(client: TestClient, pid: str, fault: str) -> None:
+    reply = send(client, submit_call(pid, {SCENARIO: fault}))
+    assert reply.status >= 400
+    error = protocol(pid).error_from(reply)
+    # a code of the catalogue, or (fal's request errors carry none: {"detail": message}) a catalogued answer
+    catalogued = {(e["http_status"], e["message"]) for e in CONTRACTS[pid].data["errors"]}
+    assert error.native_code in contract_codes(pid) or (reply.status, error.native_message) in catalogued, reply.body[:300]
 
 
 # --- DashScope's request_id ------------------------------------------------------------------------
