@@ -79,6 +79,7 @@ class _Route:
     dialect: Dialect
     action: str
     cacheable: bool  # the dialect's status/result answers may be reused while the job's phase holds
+    request_ids: bool  # the dialect writes request ids: each request gets a fresh one (MockRequest.request_id)
 
 
 class Engine:
@@ -110,7 +111,7 @@ class Engine:
             self.dialects.setdefault(dialect.provider, dialect)
             self.contracts.setdefault(dialect.provider, {})[provider_id] = provider.contract
         self.routes = [
-            _Route(route.method.upper(), _compile(route.path), dialect, route.action, _cacheable(dialect))
+            _Route(route.method.upper(), _compile(route.path), dialect, route.action, _cacheable(dialect), _ids(dialect))
             for dialect in self.dialects.values()
             for route in dialect.routes()
         ]
@@ -183,8 +184,8 @@ class Engine:
         job_id: str | None = None
         fault: Fault | None = None
         match = self._match(method.upper(), path)
-        params = match[1] if match else {}
-        request = MockRequest(method, path, query, headers, body, base_url, params, now=now, request_id=self.request_ids.next())
+        params, request_id = (match[1], self.request_ids.next() if match[0].request_ids else "") if match else ({}, "")
+        request = MockRequest(method, path, query, headers, body, base_url, params, now=now, request_id=request_id)
         size = max(len(body), body_size or 0)
         try:
             if size > MAX_BODY_BYTES and match is not None and match[0].action == "submit":
@@ -606,6 +607,12 @@ def _cacheable(dialect: Dialect) -> bool:
     """A dialect opts in with ``cacheable = True``: its status and result answers depend only on the request's
     method, path, query and base URL and on the job snapshot (not on headers, body or the clock)."""
     return getattr(dialect, "cacheable", False) is True
+
+
+def _ids(dialect: Dialect) -> bool:
+    """A dialect opts in with ``request_ids = True``: it writes the id of each request into its answers (drawing
+    one costs a microsecond, which the status polls of the other dialects do not pay)."""
+    return getattr(dialect, "request_ids", False) is True
 
 
 def _compile(template: str) -> re.Pattern[str]:

@@ -136,6 +136,8 @@ class Dialect(Protocol):
     # path, query and base URL, on its ``request_id`` (written as it is, if at all) and on the job snapshot, so the
     # engine may reuse one until the job changes (putting each request's own id in). Dialects without it are
     # rendered on every poll.
+    # Optional: ``request_ids = True`` asks the engine for a fresh ``MockRequest.request_id`` on every request
+    # (without it the field is empty and :func:`request_id_of` falls back to :func:`stable_request_id`).
 
     def routes(self) -> list[Route]:
         """Every route, with paths relative to the server root."""

@@ -40,6 +40,8 @@ class AimlapiDialect:
     #: snapshot (they read only the snapshot; the clock appears in error bodies alone),
     #: so the mock may reuse one while the job does not change
     cacheable = True
+    #: error bodies carry a requestId: the engine draws a fresh one per request (MockRequest.request_id)
+    request_ids = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "i2v")) -> None:
         self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}

@@ -42,6 +42,8 @@ class DashScopeDialect:
     #: ``request_id`` (written as it is: DashScope gives a new UUID per request, a task polled twice included) and on
     #: the job snapshot, so the mock may reuse one while the job does not change, with each request's own id put in
     cacheable = True
+    #: every answer carries a request_id: the engine draws a fresh one per request (MockRequest.request_id)
+    request_ids = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "r2v-flash", "i2v")) -> None:
         self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}
