@@ -46,7 +46,7 @@ from wan26core.dialect import (
 )
 from wan26core.wire import check_wire
 
-from .encoding import EncodedResponse, carries, encoded, reissued
+from .encoding import EncodedResponse, encoded, id_spots, reissued
 from .faults import SCENARIO_HEADER, SCENARIOS, Fault, FaultQueue, parse_scenario
 from .ids import RequestIds
 from .jobs import Job, JobStore, Profile
@@ -380,7 +380,7 @@ class Engine:
         response = dialect.result(request, snapshot) if action == "result" else dialect.status(request, snapshot)
         if cacheable and type(response) is MockResponse:
             response = encoded(response)
-            job.answer = (key, phase, response, request.request_id if carries(response, request.request_id) else "")
+            job.answer = (key, phase, response, id_spots(response, request.request_id))
         return response
 
     async def _make_video(self, job: Job, contract: Contract, base_url: str) -> None:

@@ -26,7 +26,7 @@ import wan26_fal
 import wan26_vtrix
 from wan26_mock import create_app
 from wan26_mock.app import MockEndpoint
-from wan26_mock.encoding import EncodedResponse, to_wire
+from wan26_mock.encoding import EncodedResponse, encoded, id_spots, reissued, to_wire
 from wan26_mock.engine import Engine
 from wan26core import Contract, ContractProvider, GenerationRequest, Provider, Reference, Registry, builtin_contract, hookimpl
 from wan26core.dialect import MockRequest, MockResponse, Video
@@ -367,3 +367,17 @@ def test_user_middleware_still_sees_every_request() -> None:
             return (await client.get("/__wan26__/health")).status_code
 
     assert asyncio.run(run()) == 200 and seen_paths == ["/__wan26__/health"]
+
+
+def test_a_reused_answer_gets_the_new_requests_id_wherever_the_old_one_was() -> None:
+    old, new = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+    body = {"request_id": old, "output": {"links": ["x", f"https://h/{old}/log"], "task_id": "t"}, "n": 1}
+    answer = encoded(MockResponse(200, body, {"x-request-id": old, "x-other": "y"}))
+    spots = id_spots(answer, old)
+    assert spots is not None and spots.in_headers and len(spots.paths) == 2
+    again = reissued(answer, spots, new)
+    assert again.body == {"request_id": new, "output": {"links": ["x", f"https://h/{new}/log"], "task_id": "t"}, "n": 1}
+    assert again.headers["x-request-id"] == new and again.wire == to_wire(MockResponse(200, again.body, again.headers))
+    assert answer.body["request_id"] == old and answer.body["output"]["links"][1].endswith(f"{old}/log")  # untouched
+    assert again.body["output"]["task_id"] is answer.body["output"]["task_id"]
+    assert reissued(answer, spots, old) is answer and id_spots(answer, new) is None
