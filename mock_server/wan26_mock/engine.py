@@ -458,9 +458,8 @@ class Engine:
         if job.state_at(now) == "succeeded" and job.video is None:
             await self._make_video(job, contract, base_url)
         snapshot = self.jobs.snapshot(job, now, contract)
-        request = MockRequest(
-            "GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now, request_id=self.request_ids.next()
-        )
+        request_id = self.request_ids.next() if _ids(dialect) else ""
+        request = MockRequest("GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now, request_id=request_id)
         payload = dialect.webhook(request, snapshot, dialect.result(request, snapshot))
         return json.dumps(payload, separators=(",", ":")).encode()
 
