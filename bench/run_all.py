@@ -43,6 +43,51 @@ def _poll_rows(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _aimock_rows(r: dict[str, Any]) -> list[Row]:
+    servers, ratios, checks, targets = r["servers"], r["ratios"], r["checks"], r["targets"]
+    setup = f"{r['connections']} conns, {r['loadgen']}"
+    rows = [
+        [
+            f"fal status poll, {name} ({r['impl'][name]}): req/s, p99 ms",
+            f"{f['rps']:.0f}, {f['p99_us'] / 1000:.1f}",
+            "",
+            "",
+        ]
+        for name, f in servers.items()
+    ]
+    if "wan26_vs_aimock_rps" in ratios:
+        rows.append(
+            [
+                f"fal status poll: req/s wan26 / aimock ({setup})",
+                f"{ratios['wan26_vs_aimock_rps']:.2f}x",
+                f">= {targets['wan26_vs_aimock_rps']}x",
+                _verdict(checks["wan26_vs_aimock_rps"]),
+            ]
+        )
+        rows.append(
+            [
+                "fal status poll: p99 aimock / wan26",
+                f"{ratios['aimock_vs_wan26_p99']:.2f}x",
+                "> 1x",
+                _verdict(checks["aimock_vs_wan26_p99"]),
+            ]
+        )
+    else:
+        rows.append([f"fal status poll: wan26 / aimock: aimock SKIPPED ({r['aimock']['skipped']})", "", "", ""])
+    rows.append(
+        [
+            f"fal status poll: req/s wan26 / bare Starlette, same stack ({setup})",
+            f"{ratios['wan26_vs_bare_rps']:.2f}x",
+            f">= {targets['wan26_vs_bare_rps']}x",
+            _verdict(checks["wan26_vs_bare_rps"]),
+        ]
+    )
+    if "bare_vs_wan26_cpu_per_request" in ratios:  # a reading other processes disturb less; not a target
+        cpu = ratios["bare_vs_wan26_cpu_per_request"]
+        rows.append(["fal status poll: CPU time per answer, bare / wan26", f"{cpu:.2f}x", "", ""])
+    return rows
+
+
 def _memory_rows(r: dict[str, Any]) -> list[Row]:
     return [
         ["mock RSS, idle", mib(r["idle_rss_bytes"]), "", ""],
@@ -74,6 +119,7 @@ def _sse_rows(r: dict[str, Any]) -> list[Row]:
 
 BENCHMARKS: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("mock_poll.py", _poll_rows),
+    ("mock_aimock.py", _aimock_rows),
     ("mock_memory.py", _memory_rows),
     ("mock_sse.py", _sse_rows),
     ("client_requests.py", client_requests_rows),

@@ -28,3 +28,20 @@ def test_the_quick_memory_benchmark_runs_and_prints_sane_figures() -> None:
     assert idle < loaded < idle + 200 * 2**20, (idle, loaded)  # 1,000 jobs cost something, and not much
     assert math.isclose(result["bytes_per_job"], (loaded - idle) / 1000)
     assert result["submit_rate"] > 0
+
+
+def test_the_quick_aimock_comparison_runs_and_says_when_aimock_is_skipped(tmp_path: Path) -> None:
+    """Offline: --no-install with an empty folder, so aimock is skipped (never installed from the network here),
+    and the report must say so rather than print two ratios silently."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "mock_aimock.py"), "--quick", "--no-install", "--aimock-dir", str(tmp_path), "-c", "8"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "aimock: SKIPPED (" in done.stdout and "wan26 / aimock: not measured" in done.stdout
+    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH_RESULT "))
+    result = json.loads(line[len("BENCH_RESULT ") :])
+    assert set(result["servers"]) == {"wan26", "bare"} and result["aimock"]["skipped"]
+    assert result["servers"]["wan26"]["rps"] > 0 and result["ratios"]["wan26_vs_bare_rps"] > 0

@@ -7,20 +7,23 @@ streams (a :class:`~wan26_mock.streams.MockStream` paced by the virtual clock), 
 (a background task started lazily in the running loop) and uploaded files.
 
 Status polls are the hot path. A dialect that declares ``cacheable = True`` promises that its status and
-result answers depend only on the request's method, path, query and base URL and on the job snapshot; the
-engine then keeps the last answer rendered for each job, encoded, and reuses it while the request and the
-job's phase (:meth:`~wan26_mock.jobs.Job.phase`: state, queue position, progress, cancellation, outcome,
-video) are unchanged, so a cancel or a clock jump ends the reuse by itself.
+result answers depend only on the request's method, path, query and base URL, on its fresh ``request_id`` (only
+ever written as it is) and on the job snapshot; the engine then keeps the last answer rendered for each job,
+encoded, and reuses it while the request and the job's phase (:meth:`~wan26_mock.jobs.Job.phase`: state, queue
+position, progress, cancellation, outcome, video) are unchanged, so a cancel or a clock jump ends the reuse by
+itself. A reused answer that carried its request's id gets the new request's id instead (DashScope's
+``request_id``: a fresh UUID per request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ from wan26core.dialect import (
     JobSnapshot,
     MockRequest,
     MockResponse,
+    StreamEvent,
     StreamingDialect,
     Video,
     WebhookDialect,
@@ -42,8 +46,9 @@ from wan26core.dialect import (
 )
 from wan26core.wire import check_wire
 
-from .encoding import EncodedResponse, encoded
+from .encoding import EncodedResponse, encoded, id_spots, reissued
 from .faults import SCENARIO_HEADER, SCENARIOS, Fault, FaultQueue, parse_scenario
+from .ids import RequestIds
 from .jobs import Job, JobStore, Profile
 from .journal import MAX_BODY as JOURNAL_MAX_BODY
 from .journal import Journal
@@ -74,6 +79,7 @@ class _Route:
     dialect: Dialect
     action: str
     cacheable: bool  # the dialect's status/result answers may be reused while the job's phase holds
+    request_ids: bool  # the dialect writes request ids: each request gets a fresh one (MockRequest.request_id)
 
 
 class Engine:
@@ -105,7 +111,7 @@ class Engine:
             self.dialects.setdefault(dialect.provider, dialect)
             self.contracts.setdefault(dialect.provider, {})[provider_id] = provider.contract
         self.routes = [
-            _Route(route.method.upper(), _compile(route.path), dialect, route.action, _cacheable(dialect))
+            _Route(route.method.upper(), _compile(route.path), dialect, route.action, _cacheable(dialect), _ids(dialect))
             for dialect in self.dialects.values()
             for route in dialect.routes()
         ]
@@ -115,6 +121,7 @@ class Engine:
         self.notifier = Notifier()
         self.clock = WatchedClock(self.notifier, scale=time_scale, frozen=frozen_clock)
         self.jobs = JobStore(seed=seed, profile=profile)
+        self.request_ids = RequestIds(seed)  # a fresh id per provider request, for the dialects (DashScope's request_id)
         self.journal = Journal()
         self.faults = FaultQueue()
         self.outputs = OutputStore(Path(output_dir) if output_dir is not None else default_output_dir())
@@ -177,7 +184,8 @@ class Engine:
         job_id: str | None = None
         fault: Fault | None = None
         match = self._match(method.upper(), path)
-        request = MockRequest(method, path, query, headers, body, base_url, match[1] if match else {}, now=now)
+        params, request_id = (match[1], self.request_ids.next() if match[0].request_ids else "") if match else ({}, "")
+        request = MockRequest(method, path, query, headers, body, base_url, params, now=now, request_id=request_id)
         size = max(len(body), body_size or 0)
         try:
             if size > MAX_BODY_BYTES and match is not None and match[0].action == "submit":
@@ -366,20 +374,21 @@ class Engine:
         key = (action, request.method, request.path, request.base_url, request.query)
         cacheable = route.cacheable and not request.body
         if cacheable and job.answer is not None and job.answer[0] == key and job.answer[1] == phase:
-            cached: MockResponse = job.answer[2]
-            return cached
+            cached: EncodedResponse = job.answer[2]
+            return reissued(cached, job.answer[3], request.request_id)
         snapshot = self.jobs.snapshot_of(job, phase, contract)
         response = dialect.result(request, snapshot) if action == "result" else dialect.status(request, snapshot)
         if cacheable and type(response) is MockResponse:
             response = encoded(response)
-            job.answer = (key, phase, response)
+            job.answer = (key, phase, response, id_spots(response, request.request_id))
         return response
 
     async def _make_video(self, job: Job, contract: Contract, base_url: str) -> None:
         shape = output_shape(job, contract)
         path = await anyio.to_thread.run_sync(self.outputs.path, shape)
         job.video = Video(
-            url=f"{base_url}{ADMIN_PREFIX}/files/{path.name}",
+            # the file is shared by every job of this shape; its URL is the job's own, as a provider's is
+            url=f"{base_url}{ADMIN_PREFIX}/files/{job.id}/{path.name}",
             width=shape.width,
             height=shape.height,
             fps=float(shape.fps),
@@ -398,7 +407,7 @@ class Engine:
         route = contract.transport["routes"].get("stream", {})
         keepalive_s = self.stream_keepalive or float(route.get("keepalive_s", KEEPALIVE_S))
         chunks = status_events(
-            render=lambda now: dialect.stream_event(request, self.jobs.snapshot(job, now, contract)),
+            render=self._stream_renderer(dialect, request, job, contract),
             next_change=job.next_change,
             clock=self.clock,
             notifier=self.notifier,
@@ -407,6 +416,24 @@ class Engine:
             keepalive_s=keepalive_s,
         )
         return MockStream(opening.status, chunks, opening.headers)
+
+    def _stream_renderer(
+        self, dialect: StreamingDialect, request: MockRequest, job: Job, contract: Contract
+    ) -> Callable[[float], StreamEvent]:
+        """The events of one stream; a dialect whose ``stream_event`` takes ``previous`` is given the snapshot of
+        the last event it produced (fal: each event carries only the log lines that are new)."""
+        if "previous" not in inspect.signature(dialect.stream_event).parameters:
+            return lambda now: dialect.stream_event(request, self.jobs.snapshot(job, now, contract))
+        sent: list[JobSnapshot] = []
+
+        def render(now: float) -> StreamEvent:
+            snapshot = self.jobs.snapshot(job, now, contract)
+            event = dialect.stream_event(request, snapshot, sent[-1] if sent else None)
+            if event.data:
+                sent[:] = [snapshot]
+            return event
+
+        return render
 
     # --- webhooks ---------------------------------------------------------------------------------
     def _retry_delays(self, contract: Contract) -> list[float]:
@@ -431,7 +458,8 @@ class Engine:
         if job.state_at(now) == "succeeded" and job.video is None:
             await self._make_video(job, contract, base_url)
         snapshot = self.jobs.snapshot(job, now, contract)
-        request = MockRequest("GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now)
+        request_id = self.request_ids.next() if _ids(dialect) else ""
+        request = MockRequest("GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now, request_id=request_id)
         payload = dialect.webhook(request, snapshot, dialect.result(request, snapshot))
         return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -484,6 +512,7 @@ class Engine:
             )
         if path == "reset" and method == "POST":
             self.jobs.reset()
+            self.request_ids.reset()
             self.journal.clear()
             self.faults.clear()
             self.webhooks.clear()
@@ -511,12 +540,20 @@ class Engine:
                 return MockResponse(404, {"detail": "no such job"})
             return MockResponse(200, self._job_view(job))
         if path.startswith("files/") and method in ("GET", "HEAD"):
-            found = self.outputs.lookup(path[len("files/") :])
+            found = self._output_file(path[len("files/") :])
             if found is None:
                 return MockResponse(404, {"detail": "no such file"})
             data = b"" if method == "HEAD" else found.read_bytes()
             return MockResponse(200, data, {"content-type": "video/mp4", "content-length": str(found.stat().st_size)})
         return MockResponse(404, {"detail": f"no admin route {method} {ADMIN_PREFIX}/{path}"})
+
+    def _output_file(self, name: str) -> Path | None:
+        """The file behind a job's output URL (``{job id}/{file name}``, see :meth:`_make_video`); else None."""
+        job_id, _, file_name = name.partition("/")
+        job = self.jobs.jobs.get(job_id)
+        if job is None or job.video is None or job.video.file_name != file_name:
+            return None
+        return self.outputs.lookup(file_name)
 
     def _queue_fault(self, body: Mapping[str, Any]) -> MockResponse:
         text, count = body.get("scenario"), body.get("count", 1)
@@ -571,6 +608,12 @@ def _cacheable(dialect: Dialect) -> bool:
     return getattr(dialect, "cacheable", False) is True
 
 
+def _ids(dialect: Dialect) -> bool:
+    """A dialect opts in with ``request_ids = True``: it writes the id of each request into its answers (drawing
+    one costs a microsecond, which the status polls of the other dialects do not pay)."""
+    return getattr(dialect, "request_ids", False) is True
+
+
 def _compile(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[a-z_]+\})", template)
     regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
@@ -593,7 +636,21 @@ def _failure(contract: Contract, fault: Fault) -> NativeError:
         if entry is not None:
             return NativeError(entry["http_status"], entry["code"], entry["message"])
     kind = "content_policy" if fault.name == "content_policy" else "generation_failed"
-    return _catalogue(contract, kind) or NativeError(None, kind, f"the generation failed ({kind})")
+    # always one of the provider's own codes: a catalogue without the kind (DashScope lists no generation failure,
+    # AI/ML API no content refusal) gives its generic failure, else its internal error
+    for fallback in (kind, "generation_failed", "provider"):
+        native = _task_failure(contract, fallback)
+        if native is not None:
+            return native
+    return NativeError(None, kind, f"the generation failed ({kind})")
+
+
+def _task_failure(contract: Contract, kind: str) -> NativeError | None:
+    """The catalogue's error of ``kind`` for a job that failed after it was accepted: the one reported in a task's
+    status (no HTTP status) first, then a 500, then any."""
+    entries = (e for e in contract.data["errors"] if e["kind"] == kind)
+    entry = min(entries, key=lambda e: 0 if e["http_status"] is None else 1 if e["http_status"] == 500 else 2, default=None)
+    return NativeError(entry["http_status"], entry["code"], entry["message"]) if entry is not None else None
 
 
 def _journaled(response: MockResponse) -> Any:

@@ -137,6 +137,7 @@ class JobStore:
     def snapshot_of(self, job: Job, phase: Phase, contract: Contract) -> JobSnapshot:
         """The snapshot of ``job`` in ``phase`` (from :meth:`Job.phase`)."""
         state, position, progress, percent, started_at, cancelled_at, _, error, video = phase
+        logs = _logs(percent) if state in ("running", "succeeded", "failed") else ()
         return JobSnapshot(
             id=job.id,
             provider=job.provider,
@@ -146,7 +147,8 @@ class JobStore:
             wire=job.wire,
             queue_position=position,
             progress=progress,
-            logs=_logs(percent) if state in ("running", "succeeded", "failed") else (),
+            logs=logs,
+            log_times=_log_times(job, len(logs)),
             started_at=started_at,
             finished_at=job.finishes_at if state in ("succeeded", "failed") else cancelled_at,
             error=error if state == "failed" else None,
@@ -162,13 +164,27 @@ def _jitter(rng: random.Random, span: dict[str, float]) -> float:
     return max(0.0, min(high, max(low, rng.gauss(span["typical"], (high - low) / 6 or 1.0))))
 
 
-_LOG_STEPS = ((0, "Loading references"), (10, "Encoding prompt"), (20, "Generating frames"), (90, "Encoding video"))
+#: (percent of the run at which it is written, line): lines are only ever appended, never rewritten, as a real
+#: log is (a status stream sends each line once; a poll shows them all)
+_LOG_STEPS = (
+    (0, "Loading references"),
+    (10, "Encoding prompt"),
+    *((at, f"Generating frames ({at}%)") for at in range(20, 90, 10)),
+    (90, "Encoding video"),
+)
 
 
 def _logs(percent: int) -> tuple[str, ...]:
-    """Log lines so far, from the whole percent of progress (floored), so they change exactly when
+    """Log lines so far, from the whole percent of progress (floored), so they change only when
     :meth:`Job.next_change` says."""
-    return tuple(f"{text} ({percent}%)" if at == 20 else text for at, text in _LOG_STEPS if percent >= at)
+    return tuple(text for at, text in _LOG_STEPS if percent >= at)
+
+
+def _log_times(job: Job, count: int) -> tuple[float, ...]:
+    """When each of the first ``count`` lines was written: at its percent of the run, and at least a microsecond
+    after the line before it (a run of zero seconds still writes its lines one after another)."""
+    start = job.created_at + job.queue_s
+    return tuple(start + at / PROGRESS_STEPS * job.run_s + index * 1e-6 for index, (at, _) in enumerate(_LOG_STEPS[:count]))
 
 
 def _cost(request: GenerationRequest, contract: Contract) -> float | None:

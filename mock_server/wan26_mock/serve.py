@@ -183,7 +183,8 @@ def _config(engine: Engine, host: str, tls: bool, ca_dir: str | Path | None) -> 
     """The uvicorn configuration, loaded; with TLS, a fresh leaf certificate from the local CA."""
     import uvicorn
 
-    options: dict[str, Any] = {"log_level": "warning", "lifespan": "off"}
+    # uvloop and httptools when importable (``uvicorn[standard]``, in the ``[mock]`` extra), else asyncio and h11
+    options: dict[str, Any] = {"log_level": "warning", "lifespan": "off", "loop": "auto", "http": "auto"}
     if not tls:
         config = uvicorn.Config(create_app(engine=engine), **options)
         config.load()

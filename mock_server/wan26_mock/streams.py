@@ -53,7 +53,7 @@ async def status_events(
     keepalive: bytes,
     keepalive_s: float,
 ) -> AsyncIterator[bytes]:
-    """Send ``render()`` whenever its bytes change, ``keepalive`` after ``keepalive_s`` real seconds of quiet,
+    """Send ``render()`` whenever its bytes change (and are not empty), ``keepalive`` after ``keepalive_s`` real seconds of quiet,
     and stop after a final event. Between changes it sleeps until the job's next change is due on the
     virtual clock or a notification on ``topic`` (or a clock jump) arrives: no polling."""
     last: bytes | None = None
@@ -62,7 +62,7 @@ async def status_events(
         since = notifier.generation
         now = clock.now()  # one reading for both: a job finishing in between must not look changeless
         event = render(now)
-        if event.data != last:
+        if event.data and event.data != last:  # empty: the dialect has nothing new to say
             last = event.data
             yield event.data
             quiet_until = time.monotonic() + keepalive_s

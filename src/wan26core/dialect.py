@@ -33,6 +33,7 @@ __all__ = [
     "credential",
     "is_json",
     "json_body",
+    "request_id_of",
     "select_by_model",
     "select_by_path",
     "stable_request_id",
@@ -56,6 +57,8 @@ class MockRequest:
     base_url: str  # scheme://host[:port] the client used, for URLs in responses
     params: Mapping[str, str] = field(default_factory=dict)  # path parameters, e.g. {"task_id": …}
     now: float = 0.0  # the mock's virtual time (unix seconds), for timestamps in responses
+    #: a fresh id the engine drew for this request (UUID-shaped; reproducible under a seed); "" when none was
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,8 @@ class Route:
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One encoded server-sent event (``data: …\\n\\n``); ``final`` closes the stream once it is sent."""
+    """One encoded server-sent event (``data: …\\n\\n``); ``final`` closes the stream once it is sent. Empty
+    ``data``: nothing new to send (a dialect whose events carry only what changed, see ``stream_event``)."""
 
     data: bytes
     final: bool = False
@@ -119,6 +123,8 @@ class JobSnapshot:
     video: Video | None = None
     seed: int = 0
     cost_usd: float | None = None
+    #: when each line of ``logs`` was written (unix seconds, virtual clock); may be shorter than ``logs``
+    log_times: tuple[float, ...] = ()
 
 
 @runtime_checkable
@@ -131,8 +137,11 @@ class Dialect(Protocol):
         ...
 
     # Optional: ``cacheable = True`` promises that status/result answers depend only on the request's method,
-    # path, query and base URL and on the job snapshot, so the engine may reuse one until the job changes.
-    # Dialects without it are rendered on every poll.
+    # path, query and base URL, on its ``request_id`` (written as it is, if at all) and on the job snapshot, so the
+    # engine may reuse one until the job changes (putting each request's own id in). Dialects without it are
+    # rendered on every poll.
+    # Optional: ``request_ids = True`` asks the engine for a fresh ``MockRequest.request_id`` on every request
+    # (without it the field is empty and :func:`request_id_of` falls back to :func:`stable_request_id`).
 
     def routes(self) -> list[Route]:
         """Every route, with paths relative to the server root."""
@@ -180,8 +189,12 @@ class StreamingDialect(Protocol):
         """Status and headers that open the stream (the body is ignored)."""
         ...
 
-    def stream_event(self, request: MockRequest, job: JobSnapshot) -> StreamEvent:
-        """The event reporting ``job``; the engine sends it only when its bytes differ from the last one sent."""
+    def stream_event(self, request: MockRequest, job: JobSnapshot, previous: JobSnapshot | None = None) -> StreamEvent:
+        """The event reporting ``job``; the engine sends it only when its bytes differ from the last one sent.
+
+        ``previous``: the snapshot behind the last event sent on this stream (None before the first), given only
+        to a dialect whose ``stream_event`` takes that parameter: its events may then carry only what is new
+        (fal sends only the log lines written since the previous event), and empty ``data`` when nothing is."""
         ...
 
     def stream_keepalive(self, request: MockRequest) -> bytes:
@@ -214,6 +227,12 @@ def json_body(request: MockRequest) -> Any:
 def is_json(value: Any) -> bool:
     """False for what :func:`json_body` returns on malformed JSON."""
     return value is not _NO_BODY
+
+
+def request_id_of(request: MockRequest, *extra: Any) -> str:
+    """The id a provider gives this request: the engine's fresh one (:attr:`MockRequest.request_id`), else
+    :func:`stable_request_id` (a request built by hand, outside the engine)."""
+    return request.request_id or stable_request_id(request, *extra)
 
 
 def stable_request_id(request: MockRequest, *extra: Any) -> str:

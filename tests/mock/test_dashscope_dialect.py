@@ -238,8 +238,10 @@ def test_an_unknown_task_is_unknown_not_an_error(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("scenario", "code", "message"),
     [
-        ("content_policy", "DataInspectionFailed", "Input data may contain inappropriate content."),
+        # a FAILED task reports the output's inspection failure (the catalogue's entry without an HTTP status)
+        ("content_policy", "DataInspectionFailed", "Output data may contain inappropriate content."),
         ("generation_failed:InternalError.Algo", "InternalError.Algo", "inference internal error."),
+        ("generation_failed", "InternalError", "An internal error has occured, try again later or contact service support."),
     ],
 )
 def test_failure_scenarios_carry_the_native_code(client: TestClient, scenario: str, code: str, message: str) -> None:

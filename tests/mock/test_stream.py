@@ -6,6 +6,7 @@ import itertools
 import json
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -75,7 +76,7 @@ async def test_each_change_is_one_event_and_the_stream_ends_after_completed() ->
     assert [ORDER[s] for s in statuses] == sorted(ORDER[s] for s in statuses)
     assert all(a != b for a, b in itertools.pairwise(events)), "an event repeats an unchanged status"
     assert all(e["logs"] for e in events if e["status"] == "IN_PROGRESS")
-    assert events[-1] == final  # the same body as the status route
+    assert {**events[-1], "logs": None} == {**final, "logs": None}  # the status route's body, the logs aside
     assert response.text.endswith("\n\n")
 
 
@@ -175,3 +176,69 @@ async def test_a_thousand_idle_streams_wait_without_using_the_cpu() -> None:
     assert all(len(chunks) == 2 for chunks in received)
     assert all(b'"status":"COMPLETED"' in chunks[-1] for chunks in received)
     assert mock.notifier.waiting() == 0
+
+
+async def read_stream(mock: Engine, client: httpx.AsyncClient, url: str, steps: int = 14) -> list[dict[str, Any]]:
+    """The events of the stream at ``url`` while the clock moves on a tenth of a second at a time."""
+    box: dict[str, httpx.Response] = {}
+
+    async def read() -> None:
+        box["response"] = await client.get(url, headers=AUTH)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(read)
+        for _ in range(steps):
+            await anyio.sleep(0.01)
+            mock.clock.advance(0.1)
+    events, _ = parse_sse(box["response"].text)
+    return events
+
+
+def accumulated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What ``@fal-ai/client`` shows after these events: it appends each event's ``logs`` to the ones it has
+    (subscribeToStatus in streaming mode: "accumulate logs to match previous polling behavior")."""
+    logs: list[dict[str, Any]] = []
+    for event in events:
+        if isinstance(event.get("logs"), list) and event["logs"]:
+            logs.extend(event["logs"])
+    return logs
+
+
+@pytest.mark.anyio
+async def test_stream_events_carry_only_new_log_lines_so_the_js_client_shows_each_once() -> None:
+    mock = engine()
+    async with in_process(mock) as client:
+        job = (await client.post(FLASH, json=BODY, headers=AUTH)).json()
+        events = await read_stream(mock, client, job["status_url"] + "/stream?logs=1")
+        polled = (await client.get(job["status_url"] + "?logs=1", headers=AUTH)).json()["logs"]
+    assert len(polled) >= 5 and polled[-1]["message"] == "Encoding video"
+    assert accumulated(events) == polled  # each line once, in order: what polling with logs=1 shows
+    sent = [line["message"] for e in events for line in e.get("logs", [])]
+    assert len(sent) == len(set(sent))
+    assert all(e["logs"] for e in events if e["status"] == "IN_PROGRESS")  # an event says something new
+
+
+@pytest.mark.anyio
+async def test_a_stream_opened_mid_run_first_sends_the_lines_so_far_then_only_new_ones() -> None:
+    mock = engine()
+    async with in_process(mock) as client:
+        job = (await client.post(FLASH, json=BODY, headers=AUTH)).json()
+        mock.clock.advance(0.25 + 0.5)  # through the queue and two thirds of the run
+        so_far = (await client.get(job["status_url"] + "?logs=1", headers=AUTH)).json()["logs"]
+        events = await read_stream(mock, client, job["status_url"] + "/stream?logs=1", steps=6)
+        polled = (await client.get(job["status_url"] + "?logs=1", headers=AUTH)).json()["logs"]
+    assert len(so_far) >= 3 and events[0]["logs"] == so_far
+    assert accumulated(events) == polled and len(polled) > len(so_far)
+
+
+@pytest.mark.anyio
+async def test_each_log_line_has_its_own_timestamp_in_the_order_written() -> None:
+    mock = engine()
+    async with in_process(mock) as client:
+        job = (await client.post(FLASH, json=BODY, headers=AUTH)).json()
+        mock.clock.advance(60)
+        logs = (await client.get(job["status_url"] + "?logs=1", headers=AUTH)).json()["logs"]
+    stamps = [datetime.fromisoformat(line["timestamp"]) for line in logs]
+    assert len(set(stamps)) == len(stamps) and stamps == sorted(stamps)
+    created = mock.jobs.jobs[job["request_id"]].created_at
+    assert all(created <= stamp.timestamp() <= created + 1.0 for stamp in stamps)  # within the job's (fast) run

@@ -21,8 +21,8 @@ from wan26core.dialect import (
     credential,
     is_json,
     json_body,
+    request_id_of,
     select_by_model,
-    stable_request_id,
     wire_path,
 )
 
@@ -41,6 +41,8 @@ class AimlapiDialect:
     #: snapshot (they read only the snapshot; the clock appears in error bodies alone),
     #: so the mock may reuse one while the job does not change
     cacheable = True
+    #: error bodies carry a requestId: the engine draws a fresh one per request (MockRequest.request_id)
+    request_ids = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "i2v")) -> None:
         self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}
@@ -151,7 +153,7 @@ def _error_body(request: MockRequest, status: int, message: str) -> dict[str, An
     return {
         "message": message,
         "path": request.path,
-        "requestId": stable_request_id(request),
+        "requestId": request_id_of(request),
         "statusCode": str(status),
         "timestamp": _timestamp(request),
     }

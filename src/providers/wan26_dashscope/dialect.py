@@ -22,8 +22,8 @@ from wan26core.dialect import (
     credential,
     is_json,
     json_body,
+    request_id_of,
     select_by_model,
-    stable_request_id,
     wire_path,
 )
 from wan26core.references import get_path
@@ -39,10 +39,12 @@ class DashScopeDialect:
     """DashScope's wire protocol for its Wan 2.6 models (one dialect serves them all)."""
 
     provider = "dashscope"
-    #: status and result answers depend only on the request's method, path, query and base URL and on the job
-    #: snapshot (its request_id hashes the request with the job's state and progress: reproducible, not random),
-    #: so the mock may reuse one while the job does not change
+    #: status and result answers depend only on the request's method, path, query, base URL and fresh
+    #: ``request_id`` (written as it is: DashScope gives a new UUID per request, a task polled twice included) and on
+    #: the job snapshot, so the mock may reuse one while the job does not change, with each request's own id put in
     cacheable = True
+    #: every answer carries a request_id: the engine draws a fresh one per request (MockRequest.request_id)
+    request_ids = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "r2v-flash", "i2v")) -> None:
         self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}
@@ -115,7 +117,7 @@ class DashScopeDialect:
 
     def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
         output = {"task_id": job.id, "task_status": self._word(job.state)}
-        return MockResponse(200, {"request_id": stable_request_id(request, job.id), "output": output})
+        return MockResponse(200, {"request_id": request_id_of(request, job.id), "output": output})
 
     def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
         output: dict[str, Any] = {
@@ -130,7 +132,7 @@ class DashScopeDialect:
         prompt = self._prompt(job)
         if prompt is not None:
             output["orig_prompt"] = prompt
-        body: dict[str, Any] = {"request_id": stable_request_id(request, job.id, job.state, job.progress), "output": output}
+        body: dict[str, Any] = {"request_id": request_id_of(request, job.id, job.state, job.progress), "output": output}
         if job.state == "succeeded" and job.video is not None:
             output["video_url"] = job.video.url
             body["usage"] = self._usage(job)
@@ -147,17 +149,17 @@ class DashScopeDialect:
 
     def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
         if accepted:
-            return MockResponse(200, {"request_id": stable_request_id(request, job.id)})
+            return MockResponse(200, {"request_id": request_id_of(request, job.id)})
         return self._unsupported(request)
 
     def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
         if request.method.upper() == self._routes["cancel"]["method"].upper() and request.path.endswith("/cancel"):
             return self._unsupported(request)  # nothing PENDING to cancel
         output = {"task_id": job_id, "task_status": self._words.get("unknown", "UNKNOWN")}
-        return MockResponse(200, {"request_id": stable_request_id(request, job_id), "output": output})
+        return MockResponse(200, {"request_id": request_id_of(request, job_id), "output": output})
 
     def error(self, request: MockRequest, native: NativeError) -> MockResponse:
-        body = {"request_id": stable_request_id(request), "code": native.code, "message": native.message}
+        body = {"request_id": request_id_of(request), "code": native.code, "message": native.message}
         return MockResponse(native.http_status or 500, body)
 
     # --- helpers ----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ official python ``fal-client`` parses (it raises on a missing key), so the clien
 - result ``GET /{owner}/{alias}/requests/{id}`` -> the model output, or the native error of a failed request;
 - cancel ``PUT /{owner}/{alias}/requests/{id}/cancel`` -> 202 ``CANCELLATION_REQUESTED`` / 400 ``ALREADY_COMPLETED``;
 - status stream ``GET /{owner}/{alias}/requests/{id}/status/stream[?logs=1]`` -> 200 ``text/event-stream``: one
-  ``data: {status JSON}`` event per change, the same body as the status route, and the stream ends after the
+  ``data: {status JSON}`` event per change, the status route's body but for ``logs``, which holds only the lines
+  written since the previous event (``@fal-ai/client`` appends them to those it has), and the stream ends after the
   ``COMPLETED`` event (https://fal.ai/docs/inference-api/queue/status-stream; ``@fal-ai/client`` ``FalStream``
   parses each ``data`` as JSON and resolves ``done()`` with the last one); ``: keep-alive`` comment lines while
   nothing changes (the engine paces them);
@@ -215,8 +216,19 @@ class FalDialect:
         headers = {"content-type": _EVENT_STREAM, "cache-control": "no-cache", _REQUEST_ID_HEADER: job.id}
         return MockResponse(200, None, headers)
 
-    def stream_event(self, request: MockRequest, job: JobSnapshot) -> StreamEvent:
+    def stream_event(self, request: MockRequest, job: JobSnapshot, previous: JobSnapshot | None = None) -> StreamEvent:
+        """The status body, with only the log lines written since ``previous`` (the last event sent): fal's
+        ``@fal-ai/client`` appends each event's ``logs`` to those it has ("accumulate logs to match previous
+        polling behavior", libs/client/src/queue.ts ``subscribeToStatus``), so a line sent twice shows twice.
+        Nothing (empty data) while neither the status, the queue position nor the logs have anything new."""
         body = self.status(request, job).body
+        if previous is not None:
+            logs = body.get("logs")
+            if isinstance(logs, list) and previous.logs:
+                body = {**body, "logs": logs[len(previous.logs) :]}
+            unchanged = _word(job) == _word(previous) and job.queue_position == previous.queue_position
+            if unchanged and not body.get("logs"):
+                return StreamEvent(b"")
         data = json.dumps(body, separators=(",", ":")).encode()
         return StreamEvent(b"data: " + data + b"\n\n", final=body["status"] == "COMPLETED")
 
@@ -302,9 +314,17 @@ def _failure(job: JobSnapshot) -> NativeError | None:
 
 
 def _logs(job: JobSnapshot) -> list[dict[str, str]]:
+    """Each line with the time it was written (the engine's ``log_times``; else when the run started)."""
     at = job.started_at if job.started_at is not None else job.created_at
-    stamp = datetime.fromtimestamp(at, tz=timezone.utc).isoformat()
-    return [{"message": line, "level": "INFO", "source": "user", "timestamp": stamp} for line in job.logs]
+    times = job.log_times
+    return [
+        {"message": line, "level": "INFO", "source": "user", "timestamp": _stamp(times[i] if i < len(times) else at)}
+        for i, line in enumerate(job.logs)
+    ]
+
+
+def _stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
 
 
 def _pydantic_message(native: NativeError, violation: Violation) -> str:
