@@ -2,9 +2,10 @@
 
 Every route the providers' dialects serve, with the request body schema of each model that route takes
 (``request.schema``), the response schemas of ``responses`` (or those inferred from the examples) for the
-route's success statuses and for every HTTP status of the errors catalogue, the response headers the
-official clients read, and each provider's auth scheme. Pure: the same document for the CLI
-(``wan26 contracts openapi``) and the mock (``GET /__wan26__/openapi.json``).
+route's success statuses, for every HTTP status of the errors catalogue and, on a submit, for the provider's
+generic refusal (``request.validation.answer``); the response headers the official clients read; and each provider's
+auth scheme. Pure: the same document for the CLI (``wan26 contracts openapi``) and the mock
+(``GET /__wan26__/openapi.json``).
 """
 
 from __future__ import annotations
@@ -133,20 +134,37 @@ def _responses(action: str, served: Mapping[str, Contract]) -> dict[str, Any]:
         for status in route.get("success_status") or [200]:
             if kind in expected:
                 success.setdefault(int(status), []).append(expected[kind])
-        for entry in contract.data["errors"]:
-            if entry["http_status"] is not None and "error" in expected:
-                errors.setdefault(int(entry["http_status"]), []).append(expected["error"])
+        statuses = [entry["http_status"] for entry in contract.data["errors"] if entry["http_status"] is not None]
+        if action == "submit":  # the provider's generic refusal of a body (request.validation.answer)
+            statuses.append(wire_validation(contract)["answer"]["http_status"])
+        for status in statuses:
+            if "error" in expected:
+                errors.setdefault(int(status), []).append(expected["error"])
     out: dict[str, Any] = {}
     for status, found in sorted({**errors, **success}.items()):
         out[str(status)] = _response(found, "success" if status in success else "error")
     if action == "stream":  # server-sent events: one status body per `data:` line
         for contract in served.values():
+            status_body = expectations(contract).get("status")
             for status in contract.transport["routes"]["stream"].get("success_status") or [200]:
                 out[str(status)] = {
                     "description": "server-sent events, each `data:` line a status body",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    "content": {"text/event-stream": {"schema": _event(status_body.schema if status_body else None)}},
                 }
     return out or {"default": {"description": "not described by the contract"}}
+
+
+def _event(data: Any) -> dict[str, Any]:
+    """One server-sent event, its ``data`` a JSON status body. Before OpenAPI 3.2's ``itemSchema``, the schema of a
+    ``text/event-stream`` describes each event (the reading Schemathesis and other tools take)."""
+    field: dict[str, Any] = {"type": "string", "contentMediaType": "application/json"}
+    if data is not None:
+        field["contentSchema"] = _plain(data)
+    return {
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": field, "event": {"type": "string"}, "id": {"type": "string"}, "retry": {"type": "integer"}},
+    }
 
 
 def _response(found: list[Expectation], what: str) -> dict[str, Any]:

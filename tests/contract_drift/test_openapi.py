@@ -7,6 +7,7 @@ with any known leniency listed in ``MOCK_ACCEPTS_INVALID``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -75,6 +76,13 @@ def test_request_bodies_and_responses_come_from_the_contracts(document: dict[str
     assert {"401", "422", "429", "504"} <= set(result)
     stream = document["paths"]["/wan/v2.6/requests/{request_id}/status/stream"]["get"]["responses"]["200"]
     assert list(stream["content"]) == ["text/event-stream"]
+    # before OpenAPI 3.2's itemSchema, an event stream's schema describes one event: its data is a status body
+    event = stream["content"]["text/event-stream"]["schema"]
+    status = document["paths"]["/wan/v2.6/requests/{request_id}/status"]["get"]["responses"]["200"]
+    assert event["required"] == ["data"]
+    assert event["properties"]["data"]["contentSchema"] == status["content"]["application/json"]["schema"]
+    # the provider's generic refusal of a body is documented where the errors catalogue has no status for it
+    assert "400" in document["paths"]["/model/v1/generation"]["post"]["responses"]
     schemes = document["components"]["securitySchemes"]
     assert schemes["fal_key"] == {
         "type": "apiKey",
@@ -83,6 +91,15 @@ def test_request_bodies_and_responses_come_from_the_contracts(document: dict[str
         "description": schemes["fal_key"]["description"],
     }
     assert schemes["dashscope_key"]["scheme"] == "bearer"
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR  # the OpenAPI 3.1 meta-schema
+
+    assert [str(e) for e in OPENAPI_31_VALIDATOR.iter_errors(document)] == []
+    broken = copy.deepcopy(document)
+    broken["paths"]["/model/v1/generation"]["post"]["responses"]["200"]["description"] = 3
+    assert list(OPENAPI_31_VALIDATOR.iter_errors(broken)) != []  # the validator does look at responses
 
 
 def test_the_mock_serves_the_document(engine: Engine, document: dict[str, Any]) -> None:
