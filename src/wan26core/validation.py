@@ -122,7 +122,7 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
 
     # prompt ---------------------------------------------------------------------------------------
     prompt_limit = limits["prompt"]
-    if not request.prompt.strip():
+    if not request.prompt.strip() and prompt_limit.get("required", True):  # DashScope's i2v takes none
         add("prompt", "prompt.required", "the prompt is empty", value=request.prompt)
     elif len(binding.prompt) > prompt_limit["max_length"]:
         extra = "" if binding.prompt == request.prompt else " after references are rendered"
