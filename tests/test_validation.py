@@ -93,6 +93,18 @@ def test_image_to_video_needs_a_first_frame() -> None:
     assert "first_frame.required" not in by_rule(GenerationRequest("waves", image="https://m.example/f.png"), "fal/i2v")
 
 
+def test_a_prompt_is_needed_only_where_the_contract_says_so() -> None:
+    # DashScope's image-to-video takes no prompt (limits.prompt.required: false); the mock refused such a submit
+    # with InvalidParameter(input.prompt) until Schemathesis sent one
+    for provider_id, contract in CONTRACTS.items():
+        image = "https://media.example/cat.png" if contract.task == "i2v" else None
+        refs = () if image else videos(1)
+        required = contract.limits["prompt"].get("required", True)
+        for prompt in ("", "  "):
+            assert ("prompt.required" in by_rule(GenerationRequest(prompt, refs, image=image), provider_id)) is required
+    assert not CONTRACTS["dashscope/i2v"].limits["prompt"]["required"]
+
+
 def test_declared_formats_are_checked_without_probing() -> None:
     refs = (Reference("a", "https://media.example/a.gif", "image"),)
     assert "reference_image.format" in by_rule(GenerationRequest("@a", refs), "fal/r2v-flash")

@@ -2,9 +2,12 @@
 
 Every route the providers' dialects serve, with the request body schema of each model that route takes
 (``request.schema``), the response schemas of ``responses`` (or those inferred from the examples) for the
-route's success statuses and for every HTTP status of the errors catalogue, the response headers the
-official clients read, and each provider's auth scheme. Pure: the same document for the CLI
-(``wan26 contracts openapi``) and the mock (``GET /__wan26__/openapi.json``).
+route's success statuses, for every HTTP status of the errors catalogue and, on a submit, for the provider's
+generic refusal (``request.validation.answer``); the response headers the official clients read; each provider's
+auth scheme; and on each submit's success answers, the OpenAPI ``links`` that carry its job id
+(``responses.submit.job_id``) to the status, result, cancel and stream routes of the same job (what Schemathesis's
+stateful testing follows). Pure: the same document for the CLI (``wan26 contracts openapi``) and the mock
+(``GET /__wan26__/openapi.json``).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def openapi_document(
     """The OpenAPI 3.1 document of every route the dialects serve."""
     paths: dict[str, dict[str, Any]] = {}
     schemes: dict[str, Any] = {}
+    submits: list[tuple[dict[str, Any], dict[str, Contract]]] = []
     for name in sorted(dialects):
         served = contracts.get(name, {})
         if not served:
@@ -61,6 +65,10 @@ def openapi_document(
             here = {cid: c for cid, c in served.items() if _routes_here(c, route.action, route.method, path)} or dict(served)
             operation = _operation(name, route.action, route.method.upper(), path, here, scheme_name)
             paths.setdefault(path, {})[route.method.lower()] = operation
+            if route.action == "submit":
+                submits.append((operation, here))
+    for operation, here in submits:
+        _link_job(operation, here, paths)
     return {
         "openapi": OPENAPI_VERSION,
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -74,6 +82,55 @@ def openapi_document(
         "paths": dict(sorted(paths.items())),
         "components": {"securitySchemes": schemes},
     }
+
+
+#: The routes that take the job id a submit answers, in link order, and what each does with the job.
+_JOB_ACTIONS = {
+    "status": "polls its status",
+    "result": "fetches its result",
+    "cancel": "cancels it",
+    "stream": "streams its status",
+}
+
+
+def _link_job(submit: dict[str, Any], served: Mapping[str, Contract], paths: Mapping[str, Mapping[str, Any]]) -> None:
+    """OpenAPI links on the submit's success answers: its job id (``responses.submit.job_id``, a dotted path in the
+    body) goes to the parameter that names the job in each of the contract's job routes (path or query, as the
+    route template has it). One link per target operation: a route serving two actions (AI/ML API and DashScope
+    answer status and result on one GET) makes one link named after both."""
+    found: dict[tuple[str, str], tuple[list[str], dict[str, str]]] = {}  # (operationId, parameters) -> actions
+    for contract_id in sorted(served):
+        contract = served[contract_id]
+        submitted = expectations(contract).get("submit")
+        if submitted is None or not submitted.job_id:
+            continue
+        pointer = "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in submitted.job_id.split("."))
+        for action in _JOB_ACTIONS:
+            spec = contract.transport["routes"].get(action)
+            if spec is None:
+                continue
+            path, query = split_route(str(spec["path"]))
+            target = paths.get(path, {}).get(str(spec["method"]).lower())
+            names = [f"path.{p}" for p in re.findall(r"\{([a-z_]+)\}", path)]
+            names += [f"query.{q}" for q, value in query.items() if re.fullmatch(r"\{[a-z_]+\}", value)]
+            if target is None or not names:
+                continue
+            parameters = {name: f"$response.body#{pointer}" for name in names}
+            key = (str(target["operationId"]), json.dumps(parameters, sort_keys=True))
+            actions, _ = found.setdefault(key, ([], parameters))
+            if action not in actions:
+                actions.append(action)
+    links: dict[str, dict[str, Any]] = {}
+    for (operation_id, _), (actions, parameters) in found.items():
+        name = "_and_".join(actions)
+        links[name if name not in links else f"{name}{len(links)}"] = {
+            "operationId": operation_id,
+            "parameters": parameters,
+            "description": "the job this submit created: " + " and ".join(_JOB_ACTIONS[a] for a in actions),
+        }
+    for status, response in submit["responses"].items():
+        if links and status.startswith("2"):
+            response["links"] = copy.deepcopy(links)
 
 
 def _routes_here(contract: Contract, action: str, method: str, path: str) -> bool:
@@ -133,20 +190,37 @@ def _responses(action: str, served: Mapping[str, Contract]) -> dict[str, Any]:
         for status in route.get("success_status") or [200]:
             if kind in expected:
                 success.setdefault(int(status), []).append(expected[kind])
-        for entry in contract.data["errors"]:
-            if entry["http_status"] is not None and "error" in expected:
-                errors.setdefault(int(entry["http_status"]), []).append(expected["error"])
+        statuses = [entry["http_status"] for entry in contract.data["errors"] if entry["http_status"] is not None]
+        if action == "submit":  # the provider's generic refusal of a body (request.validation.answer)
+            statuses.append(wire_validation(contract)["answer"]["http_status"])
+        for status in statuses:
+            if "error" in expected:
+                errors.setdefault(int(status), []).append(expected["error"])
     out: dict[str, Any] = {}
     for status, found in sorted({**errors, **success}.items()):
         out[str(status)] = _response(found, "success" if status in success else "error")
     if action == "stream":  # server-sent events: one status body per `data:` line
         for contract in served.values():
+            status_body = expectations(contract).get("status")
             for status in contract.transport["routes"]["stream"].get("success_status") or [200]:
                 out[str(status)] = {
                     "description": "server-sent events, each `data:` line a status body",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    "content": {"text/event-stream": {"schema": _event(status_body.schema if status_body else None)}},
                 }
     return out or {"default": {"description": "not described by the contract"}}
+
+
+def _event(data: Any) -> dict[str, Any]:
+    """One server-sent event, its ``data`` a JSON status body. Before OpenAPI 3.2's ``itemSchema``, the schema of a
+    ``text/event-stream`` describes each event (the reading Schemathesis and other tools take)."""
+    field: dict[str, Any] = {"type": "string", "contentMediaType": "application/json"}
+    if data is not None:
+        field["contentSchema"] = _plain(data)
+    return {
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": field, "event": {"type": "string"}, "id": {"type": "string"}, "retry": {"type": "integer"}},
+    }
 
 
 def _response(found: list[Expectation], what: str) -> dict[str, Any]:

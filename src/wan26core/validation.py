@@ -169,7 +169,7 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
     # prompt ---------------------------------------------------------------------------------------
     if huge:
         pass  # said above
-    elif not request.prompt.strip():
+    elif not request.prompt.strip() and prompt_limit.get("required", True):  # DashScope's i2v takes none
         add("prompt", "prompt.required", "the prompt is empty", value=request.prompt)
     elif len(binding.prompt) > prompt_limit["max_length"]:
         extra = "" if binding.prompt == request.prompt else " after references are rendered"

@@ -141,6 +141,8 @@ def _canonical(body: dict[str, Any], contract: Contract) -> tuple[GenerationRequ
         canonical: Any = reverse.get(json_key(value), value)
         if isinstance(canonical, str) and name in ("duration", "seed") and canonical.lstrip("-").isdigit():
             canonical = int(canonical)
+        elif isinstance(canonical, float) and name in ("duration", "seed") and canonical.is_integer():
+            canonical = int(canonical)  # JSON has one number type: 5.0 is the integer 5 (as the wire schema check says)
         kwargs[attr] = _UNFETCHABLE if attr == "audio" and sources and sources[-1].rule == "audio.source" else canonical
     table = contract.options.get("size_table")
     if table:

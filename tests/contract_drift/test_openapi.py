@@ -7,6 +7,7 @@ with any known leniency listed in ``MOCK_ACCEPTS_INVALID``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -75,6 +76,13 @@ def test_request_bodies_and_responses_come_from_the_contracts(document: dict[str
     assert {"401", "422", "429", "504"} <= set(result)
     stream = document["paths"]["/wan/v2.6/requests/{request_id}/status/stream"]["get"]["responses"]["200"]
     assert list(stream["content"]) == ["text/event-stream"]
+    # before OpenAPI 3.2's itemSchema, an event stream's schema describes one event: its data is a status body
+    event = stream["content"]["text/event-stream"]["schema"]
+    status = document["paths"]["/wan/v2.6/requests/{request_id}/status"]["get"]["responses"]["200"]
+    assert event["required"] == ["data"]
+    assert event["properties"]["data"]["contentSchema"] == status["content"]["application/json"]["schema"]
+    # the provider's generic refusal of a body is documented where the errors catalogue has no status for it
+    assert "400" in document["paths"]["/model/v1/generation"]["post"]["responses"]
     schemes = document["components"]["securitySchemes"]
     assert schemes["fal_key"] == {
         "type": "apiKey",
@@ -83,6 +91,46 @@ def test_request_bodies_and_responses_come_from_the_contracts(document: dict[str
         "description": schemes["fal_key"]["description"],
     }
     assert schemes["dashscope_key"]["scheme"] == "bearer"
+
+
+def test_submit_answers_link_their_job_id_to_the_jobs_own_routes(document: dict[str, Any]) -> None:
+    labels = {op["operationId"]: f"{m.upper()} {p}" for p, item in document["paths"].items() for m, op in item.items()}
+
+    def links(path: str, status: str = "200") -> dict[str, tuple[str, dict[str, str]]]:
+        found = document["paths"][path]["post"]["responses"][status]["links"]
+        return {name: (labels[link["operationId"]], link["parameters"]) for name, link in found.items()}
+
+    fal = {"path.request_id": "$response.body#/request_id"}
+    for submit in ("/wan/v2.6/image-to-video", "/wan/v2.6/reference-to-video", "/wan/v2.6/reference-to-video/flash"):
+        assert links(submit) == {
+            "status": ("GET /wan/v2.6/requests/{request_id}/status", fal),
+            "result": ("GET /wan/v2.6/requests/{request_id}", fal),
+            "cancel": ("PUT /wan/v2.6/requests/{request_id}/cancel", fal),
+            "stream": ("GET /wan/v2.6/requests/{request_id}/status/stream", fal),
+        }
+    aimlapi = {"status_and_result": ("GET /v2/video/generations", {"query.generation_id": "$response.body#/id"})}
+    assert links("/v2/video/generations", "200") == links("/v2/video/generations", "201") == aimlapi
+    dashscope = {"path.task_id": "$response.body#/output/task_id"}  # responses.submit.job_id: output.task_id
+    assert links("/api/v1/services/aigc/video-generation/video-synthesis") == {
+        "status_and_result": ("GET /api/v1/tasks/{task_id}", dashscope),
+        "cancel": ("POST /api/v1/tasks/{task_id}/cancel", dashscope),
+    }
+    assert links("/model/v1/generation") == {
+        "status_and_result": ("GET /model/v1/generation/task/{task_id}", {"path.task_id": "$response.body#/id"})
+    }
+    # refusals make no job: only success answers link
+    for item in document["paths"].values():
+        for operation in item.values():
+            assert all(status.startswith("2") for status, r in operation["responses"].items() if "links" in r)
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR  # the OpenAPI 3.1 meta-schema
+
+    assert [str(e) for e in OPENAPI_31_VALIDATOR.iter_errors(document)] == []
+    broken = copy.deepcopy(document)
+    broken["paths"]["/model/v1/generation"]["post"]["responses"]["200"]["links"]["status_and_result"]["operationId"] = 3
+    assert list(OPENAPI_31_VALIDATOR.iter_errors(broken)) != []  # the validator does look at links
 
 
 def test_the_mock_serves_the_document(engine: Engine, document: dict[str, Any]) -> None:

@@ -228,6 +228,20 @@ def test_fal_takes_what_pydantic_coerces_and_ignores_unknown_fields(mock: tuple[
     assert mock[0].jobs.jobs[job].request.seed == 42
 
 
+@pytest.mark.parametrize("pid", [pid for pid in ALL if not pid.startswith("fal/")])
+def test_an_integral_float_is_the_integer_where_the_wire_schema_says_integer(
+    mock: tuple[Engine, asyncio.AbstractEventLoop], pid: str
+) -> None:
+    # JSON has one number type and JSON Schema's "integer" takes 42.0; the wire check passed it, then wan26's
+    # canonical rules refused it as "seed must be int" (Schemathesis: a schema-valid request rejected)
+    wire = tuple(str(CONTRACTS[pid].option("seed")["wire"]).split("."))
+    before = set(mock[0].jobs.jobs)
+    answer = submit(mock, pid, put(example(pid), wire, 42.0))
+    job = accepted_job(mock, before)
+    assert job is not None, answer.body
+    assert mock[0].jobs.jobs[job].request.seed == 42 and type(mock[0].jobs.jobs[job].request.seed) is int
+
+
 @pytest.mark.parametrize("duration", [-1, 0, 99, 100_000, "abc", 5.5, math.inf])
 def test_vtrix_refuses_any_undocumented_duration(mock: tuple[Engine, asyncio.AbstractEventLoop], duration: Any) -> None:
     body = put(example("vtrix/r2v"), ("parameters", "duration"), duration)
