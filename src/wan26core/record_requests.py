@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ from .contract import Contract
 from .errors import Wan26Error
 from .references import get_path
 from .request import GenerationRequest, Reference, infer_kind
+from .validation import validate
 
 __all__ = ["Refusal", "cheapest_request", "documented_media", "refusal_for"]
 
@@ -84,10 +85,14 @@ def documented_media(contract: Contract, kind: str | None = None) -> list[str]:
 
 
 def refusal_for(contract: Contract, body: Mapping[str, Any], request: GenerationRequest) -> Refusal | None:
-    """The cheapest refusal the catalogue documents: the request without its prompt, else without references."""
+    """The cheapest refusal the catalogue documents and the contract's rules confirm: the request without its
+    prompt, else without its first frame, else without references."""
     candidates: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         ("prompt.required", "a request without its prompt", lambda b: _drop(b, contract.wire_fields["prompt"])),
     ]
+    if "first_frame" in contract.wire_fields and request.image is not None:
+        first_frame = contract.wire_fields["first_frame"]
+        candidates.append(("first_frame.required", "a request without its first frame", lambda b: _drop(b, first_frame)))
     if request.references:
         sources = {r.source for r in request.references}
         candidates.append(("references.total", "a request without any reference", lambda b: _empty_lists(b, sources)))
@@ -97,9 +102,21 @@ def refusal_for(contract: Contract, body: Mapping[str, Any], request: Generation
         if native is None or entry is None or entry["kind"] != "validation":
             continue
         broken = json.loads(json.dumps(body))
-        if change(broken):
+        if change(broken) and _refused(rule, request, contract):
             return Refusal(what, broken, native.http_status, native.code)
     return None
+
+
+def _refused(rule: str, request: GenerationRequest, contract: Contract) -> bool:
+    """True only when the contract's own rules refuse the changed request: one the provider would accept costs
+    money (DashScope's image-to-video takes a request without a prompt)."""
+    variants = {
+        "prompt.required": replace(request, prompt=""),
+        "first_frame.required": replace(request, image=None),
+        "references.total": replace(request, references=()),
+    }
+    changed = variants[rule]
+    return any(v.severity == "error" and v.rule.startswith(rule) for v in validate(changed, contract))
 
 
 def _drop(body: dict[str, Any], dotted: str) -> bool:

@@ -266,3 +266,12 @@ def test_a_new_default_name_never_collides(tmp_path: Path) -> None:
     ) and "at https://proxy.test:8443/fal (key from FAL_KEY)" in proxied.describe("FAL_KEY")
     with pytest.raises(Wan26Error, match="never overwritten"):
         plan_recording(PROVIDERS["fal/r2v-flash"], out=tmp_path, name="live-20261201T100000Z")
+
+
+def test_a_refusal_is_never_a_request_the_provider_would_accept_and_bill() -> None:
+    # DashScope's image-to-video takes a request without a prompt: dropping it would start a paid job
+    plan = plan_recording(PROVIDERS["dashscope/i2v"], scenarios=["refusal"], base_url="http://127.0.0.1:9")
+    assert plan.refusal is not None
+    assert plan.refusal.what == "a request without its first frame"
+    assert plan.refusal.body["input"].get("prompt") == plan.wire.body["input"].get("prompt")
+    assert "img_url" not in plan.refusal.body["input"]
