@@ -92,8 +92,10 @@ def test_clock_advance_takes_up_to_its_maximum_and_no_more_in_all(client: TestCl
     advance(client, MAX_ADVANCE_S)
     assert strict(client.get("/__wan26__/clock"))["now"] >= before + MAX_ADVANCE_S
     refused(client.post("/__wan26__/clock/advance", json={"seconds": MAX_ADVANCE_S + 1}), "seconds")
-    while (answer := client.post("/__wan26__/clock/advance", json={"seconds": MAX_ADVANCE_S})).status_code == 200:
-        pass
+    for _ in range(MAX_CLOCK_OFFSET_S // MAX_ADVANCE_S + 1):
+        answer = client.post("/__wan26__/clock/advance", json={"seconds": MAX_ADVANCE_S})
+        if answer.status_code != 200:
+            break
     refused(answer, "seconds")  # the total is bounded too: dates stay printable
     assert strict(client.get("/__wan26__/clock"))["now"] <= before + MAX_CLOCK_OFFSET_S + 60
     still_serves(client)
