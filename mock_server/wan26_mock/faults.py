@@ -77,7 +77,8 @@ def read_scenario(text: str, field: str = "scenario") -> Fault:
     name, _, argument = text.strip().partition(":")
     spec = ARGUMENTS.get(name)
     if spec is None:
-        raise ScenarioError(f"{field}: {name[:40]!r} is not one of {sorted(SCENARIOS)} (as name[:argument])")
+        known = sorted(SCENARIOS)
+        raise ScenarioError(f"{field}: {name[:40]!r} is unknown: a scenario must be one of {known}, as name[:argument]")
     if not argument:
         return Fault(name)
     where = f"{field}: {name}"
