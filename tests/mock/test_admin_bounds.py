@@ -263,3 +263,30 @@ def test_an_answer_is_never_sent_with_nan_or_infinity(value: float) -> None:
     assert wire.status == 500 and (b"x-wan26-mock-bug", b"1") in wire.headers
     assert "NaN" not in wire.body.decode() and "Infinity" not in wire.body.decode()
     json.loads(wire.body, parse_constant=lambda c: pytest.fail(c))
+
+
+# --- the command line's numbers ---------------------------------------------------------------------------
+BAD_OPTIONS = [("--time-scale", v) for v in ("nan", "inf", "0", "-1", "1e9", "abc")]
+BAD_OPTIONS += [("--max-jobs", v) for v in ("0", "-5", "1.5", "nan")]
+
+
+@pytest.mark.parametrize(("option", "value"), BAD_OPTIONS)
+def test_serve_options_are_checked_by_name(option: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from wan26_mock.serve import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args([f"{option}={value}"])
+    assert option in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("scale", [float("nan"), float("inf"), 0.0, -1.0])
+def test_an_engine_refuses_a_bad_time_scale_by_name(scale: float) -> None:
+    from wan26_mock.engine import Engine
+    from wan26core import Registry
+
+    with pytest.raises(ValueError, match="time_scale"):
+        Engine(Registry([wan26_vtrix], entry_points=False), time_scale=scale)
