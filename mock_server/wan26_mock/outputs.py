@@ -75,7 +75,10 @@ class OutputStore:
             future = self._pending.get(shape.name)
             started = future is None and not target.exists()
             if started:
-                future = self._pending[shape.name] = self._pool.submit(self._make, shape, target)
+                try:
+                    future = self._pending[shape.name] = self._pool.submit(self._make, shape, target)
+                except RuntimeError:  # closed meanwhile, from another thread
+                    raise OutputsClosed("the mock is shutting down") from None
         if future is None:
             done: Future[Path] = Future()
             done.set_result(target)
