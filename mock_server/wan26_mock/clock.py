@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from .limits import MAX_ADVANCE_S, MAX_CLOCK_OFFSET_S, BadNumber, check_number, check_time_scale
+
 __all__ = ["VirtualClock"]
 
 
@@ -11,9 +13,7 @@ class VirtualClock:
     """``now()`` in virtual unix seconds. ``frozen`` clocks move only through :meth:`advance`."""
 
     def __init__(self, *, scale: float = 1.0, frozen: bool = False, start: float | None = None) -> None:
-        if scale <= 0:
-            raise ValueError("time scale must be positive")
-        self.scale = scale
+        self.scale = check_time_scale(scale)
         self.frozen = frozen
         self._origin_real = time.monotonic()
         self._origin_virtual = time.time() if start is None else start
@@ -24,10 +24,13 @@ class VirtualClock:
         return self._origin_virtual + elapsed + self._offset
 
     def advance(self, seconds: float) -> float:
-        """Move virtual time forward (never back); returns the new time."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        self._offset += seconds
+        """Move virtual time forward (never back) by at most :data:`~wan26_mock.limits.MAX_ADVANCE_S`, and by at most
+        :data:`~wan26_mock.limits.MAX_CLOCK_OFFSET_S` in all; returns the new time. :class:`BadNumber` otherwise."""
+        step = check_number(seconds, "seconds", maximum=MAX_ADVANCE_S)
+        if self._offset + step > MAX_CLOCK_OFFSET_S:
+            left = MAX_CLOCK_OFFSET_S - self._offset
+            raise BadNumber("seconds", f"at most {left:g} (the clock moves at most {MAX_CLOCK_OFFSET_S:g} s in all)", seconds)
+        self._offset += step
         return self.now()
 
     def real_seconds(self, virtual: float) -> float:

@@ -4,6 +4,8 @@ The ASGI app sends a :class:`Wire` with two ``send`` calls. The engine keeps the
 status poll while the job's phase holds, so a repeated poll costs no rendering and no JSON encoding at all.
 The rules are Starlette's ``Response`` (which served these answers before): JSON bodies compact with an
 ``application/json`` type, ``str`` bodies as UTF-8 ``text/plain``, ``content-length`` unless given or not allowed.
+JSON is strict: NaN and infinities are no JSON, so an answer holding one is a bug of the mock, reported as such (a
+500 with ``x-wan26-mock-bug``) instead of sent as ``NaN`` that clients cannot parse.
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ def to_wire(response: MockResponse) -> Wire:
     elif body is None and response.status in _NO_LENGTH:
         content = b""
     else:
-        content = json.dumps(body, separators=(",", ":")).encode()
+        try:
+            content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError as exc:  # NaN or an infinity somewhere: never sent as invalid JSON
+            return to_wire(MockResponse(500, {"detail": f"wan26 mock internal error: {exc}"}, {"x-wan26-mock-bug": "1"}))
         headers.setdefault("content-type", "application/json")
         is_json = True
     if "content-length" not in headers and response.status >= 200 and response.status not in _NO_LENGTH:

@@ -24,12 +24,10 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import anyio
 
 from wan26core import Contract, NativeError, Registry, Violation, default_registry
 from wan26core.dialect import (
@@ -46,21 +44,22 @@ from wan26core.dialect import (
 )
 from wan26core.wire import check_wire
 
+from .admin import ADMIN_PREFIX, AdminApi
 from .encoding import EncodedResponse, encoded, id_spots, reissued
-from .faults import SCENARIO_HEADER, SCENARIOS, Fault, FaultQueue, parse_scenario
+from .faults import SCENARIO_HEADER, Fault, FaultQueue, ScenarioError, read_scenario
 from .ids import RequestIds
 from .jobs import Job, JobStore, Profile
 from .journal import MAX_BODY as JOURNAL_MAX_BODY
 from .journal import Journal
-from .outputs import OutputShape, OutputStore
+from .limits import DEFAULT_MAX_JOBS
+from .outputs import OutputsClosed, OutputShape, OutputStore, bounded_shape
 from .storage import DEFAULT_CAP, TOKEN_PATH, FalStorage
 from .streams import MockStream, aborted, status_events
 from .wakeups import Notifier, WatchedClock
-from .webhooks import WebhookDispatcher, WebhookSigner, retry_delays
+from .webhooks import USER_AGENT, WebhookDispatcher, WebhookSigner, refusal, retry_delays
 
 __all__ = ["ADMIN_PREFIX", "Engine"]
 
-ADMIN_PREFIX = "/__wan26__"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_UPLOAD_BYTES = 128 * 1024 * 1024  # one storage request (fal-client sends up to 100 MB in one POST)
 KEEPALIVE_S = 15.0  # when a contract's stream route does not say
@@ -97,10 +96,12 @@ class Engine:
         stream_keepalive: float | None = None,
         webhook_user_id: str = "wan26-mock-user",
         upload_cap_bytes: int = DEFAULT_CAP,
+        max_jobs: int = DEFAULT_MAX_JOBS,
     ) -> None:
         """``stream_keepalive``: real seconds between keep-alive lines of a quiet status stream (default: the
         contract's, else 15); ``webhook_user_id``: the user id webhooks are signed for; ``upload_cap_bytes``:
-        how much uploaded data the storage routes keep."""
+        how much uploaded data the storage routes keep; ``max_jobs``: how many jobs are kept (the oldest finished
+        ones are evicted first, see :mod:`wan26_mock.jobs`)."""
         providers = (registry or default_registry()).providers()
         self.dialects: dict[str, Dialect] = {}
         self.contracts: dict[str, dict[str, Contract]] = {}
@@ -120,7 +121,7 @@ class Engine:
             self._routes_by_method.setdefault(known.method, []).append(known)
         self.notifier = Notifier()
         self.clock = WatchedClock(self.notifier, scale=time_scale, frozen=frozen_clock)
-        self.jobs = JobStore(seed=seed, profile=profile)
+        self.jobs = JobStore(seed=seed, profile=profile, max_jobs=max_jobs)
         self.request_ids = RequestIds(seed)  # a fresh id per provider request, for the dialects (DashScope's request_id)
         self.journal = Journal()
         self.faults = FaultQueue()
@@ -152,6 +153,14 @@ class Engine:
             None,
         )
         self.storage = FalStorage(cap_bytes=upload_cap_bytes) if self._storage_dialect is not None else None
+        self.admin = AdminApi(self)
+        #: (host, port) pairs the mock listens on (the server adds them): webhooks are never sent there
+        self.own_addresses: set[tuple[str, int]] = set()
+        self.jobs.on_evict = self.webhooks.forget
+
+    def shutdown(self) -> None:
+        """Stop the work in progress (output encodes) for a server that is exiting; the engine makes no more videos."""
+        self.outputs.close()
 
     # --- entry point ------------------------------------------------------------------------------
     async def handle(self, request: MockRequest) -> MockResponse:
@@ -177,8 +186,10 @@ class Engine:
         ``body_size``: how many bytes the client sent, when the caller kept fewer (``body`` empty: the app keeps
         nothing past its read limit, see :mod:`wan26_mock.app`); such a request is refused by its size."""
         now = self.clock.now()  # once: the instant the request arrived, for routing, the job and the journal
+        if headers.get("user-agent") == USER_AGENT:  # one of this mock's webhooks, come back by a way no check saw
+            return MockResponse(403, {"detail": "the wan26 mock does not take its own webhooks"})
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
-            return await self._admin(MockRequest(method, path, query, headers, body, base_url, now=now))
+            return await self.admin.handle(MockRequest(method, path, query, headers, body, base_url, now=now))
         provider: str | None = None
         action: str | None = None
         job_id: str | None = None
@@ -204,6 +215,10 @@ class Engine:
                 route = match[0]
                 action = route.action
                 response, provider, job_id, fault = await self._dispatch(route, request)
+        except OutputsClosed:
+            response = MockResponse(503, {"detail": "the wan26 mock is shutting down"})
+        except ScenarioError as exc:  # a bad X-Wan26-Mock-Scenario: refused in the admin API's shape, never ignored
+            response = MockResponse(400, {"detail": str(exc)})
         except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly
             response = MockResponse(500, {"detail": f"wan26 mock internal error: {exc!r}"}, {"x-wan26-mock-bug": "1"})
         self.journal.record(
@@ -278,7 +293,7 @@ class Engine:
         if fault is not None and fault.name == "timeout_after_accept":
             await asyncio.sleep(fault.number if fault.number is not None else 30.0)
         if fault is not None and fault.name == "malformed" and not isinstance(response, MockStream):
-            text = json.dumps(response.body)
+            text = json.dumps(response.body, allow_nan=False)
             response = MockResponse(200, text[: max(1, len(text) // 2)].encode(), {"content-type": "application/json"})
         if fault is not None and fault.name == "connection_reset":  # ":after": the request took effect
             response = MockStream(200, aborted())
@@ -287,7 +302,7 @@ class Engine:
     def _fault(self, request: MockRequest, provider: str | None, action: str) -> Fault | None:
         header = request.headers.get(SCENARIO_HEADER)
         if header:
-            return parse_scenario(header)
+            return read_scenario(header, "X-Wan26-Mock-Scenario")
         return self.faults.take(provider, action) if self.faults else None
 
     async def _early_fault(
@@ -351,8 +366,10 @@ class Engine:
         job.meta["base_url"] = request.base_url
         job.webhook_url = _webhook_url(request, contract)
         if job.webhook_url is not None and isinstance(dialect, WebhookDialect):
-            self.webhooks.add(job.id, provider, job.webhook_url, self._retry_delays(contract))
-            self.webhooks.ensure_running()
+            refused = refusal(job.webhook_url, ADMIN_PREFIX, {*self.own_addresses, _host_port(request.base_url)})
+            self.webhooks.add(job.id, provider, job.webhook_url, self._retry_delays(contract), refused)
+            if refused is None:
+                self.webhooks.ensure_running()
         return dialect.submitted(request, self.jobs.snapshot(job, now, contract)), job
 
     def _job_answer(self, route: _Route, request: MockRequest, job: Job, contract: Contract, now: float) -> MockResponse | None:
@@ -385,7 +402,7 @@ class Engine:
 
     async def _make_video(self, job: Job, contract: Contract, base_url: str) -> None:
         shape = output_shape(job, contract)
-        path = await anyio.to_thread.run_sync(self.outputs.path, shape)
+        path = await asyncio.wrap_future(self.outputs.prepare(shape))  # in a worker thread, shared per shape
         job.video = Video(
             # the file is shared by every job of this shape; its URL is the job's own, as a provider's is
             url=f"{base_url}{ADMIN_PREFIX}/files/{job.id}/{path.name}",
@@ -461,7 +478,7 @@ class Engine:
         request_id = self.request_ids.next() if _ids(dialect) else ""
         request = MockRequest("GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now, request_id=request_id)
         payload = dialect.webhook(request, snapshot, dialect.result(request, snapshot))
-        return json.dumps(payload, separators=(",", ":")).encode()
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
     # --- storage ----------------------------------------------------------------------------------
     async def _storage(self, request: MockRequest) -> tuple[MockResponse, Fault | None]:
@@ -476,106 +493,6 @@ class Engine:
             request = replace(request, now=self.clock.now())
         return await self.storage.handle(request, dialect.authenticate), fault
 
-    # --- admin API --------------------------------------------------------------------------------
-    async def _admin(self, request: MockRequest) -> MockResponse:
-        path = request.path[len(ADMIN_PREFIX) :].strip("/")
-        method = request.method.upper()
-        body = json_body(request) if request.body else {}
-        if not is_json(body) or not isinstance(body, dict):
-            return MockResponse(400, {"detail": "the admin API takes a JSON object"})
-        if path == "openapi.json" and method == "GET":  # the provider routes, generated from the contracts
-            from wan26core.openapi import openapi_document
-
-            return MockResponse(200, openapi_document(self.dialects, self.contracts, server_url=request.base_url))
-        if path == "health" and method == "GET":
-            return MockResponse(
-                200,
-                {
-                    "status": "ok",
-                    "providers": sorted(p for c in self.contracts.values() for p in c),
-                    "jobs": len(self.jobs.jobs),
-                    "time": self.clock.now(),
-                    "waiting": self.notifier.waiting(),
-                    "webhooks_pending": self.webhooks.pending(),
-                },
-            )
-        if path == "journal" and method == "GET":
-            return MockResponse(
-                200,
-                {
-                    "entries": self.journal.entries(
-                        provider=request.query.get("provider"),
-                        action=request.query.get("action"),
-                        job_id=request.query.get("job_id"),
-                    )
-                },
-            )
-        if path == "reset" and method == "POST":
-            self.jobs.reset()
-            self.request_ids.reset()
-            self.journal.clear()
-            self.faults.clear()
-            self.webhooks.clear()
-            if self.storage is not None:
-                self.storage.clear()
-            return MockResponse(200, {"status": "reset"})
-        if path == "webhooks" and method == "GET":
-            return MockResponse(200, {"deliveries": self.webhooks.views(request.query.get("job_id"))})
-        if path == "clock" and method == "GET":
-            return MockResponse(200, {"now": self.clock.now(), "scale": self.clock.scale, "frozen": self.clock.frozen})
-        if path == "clock/advance" and method == "POST":
-            seconds = body.get("seconds")
-            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-                return MockResponse(400, {"detail": "seconds must be a non-negative number"})
-            return MockResponse(200, {"now": self.clock.advance(float(seconds))})
-        if path == "scenarios" and method == "GET":
-            return MockResponse(200, {"available": SCENARIOS, "pending": self.faults.pending()})
-        if path == "scenarios" and method == "POST":
-            return self._queue_fault(body)
-        if path == "jobs" and method == "GET":
-            return MockResponse(200, {"jobs": [self._job_view(j) for j in self.jobs.jobs.values()]})
-        if path.startswith("jobs/") and method == "GET":
-            job = self.jobs.jobs.get(path[len("jobs/") :])
-            if job is None:
-                return MockResponse(404, {"detail": "no such job"})
-            return MockResponse(200, self._job_view(job))
-        if path.startswith("files/") and method in ("GET", "HEAD"):
-            found = self._output_file(path[len("files/") :])
-            if found is None:
-                return MockResponse(404, {"detail": "no such file"})
-            data = b"" if method == "HEAD" else found.read_bytes()
-            return MockResponse(200, data, {"content-type": "video/mp4", "content-length": str(found.stat().st_size)})
-        return MockResponse(404, {"detail": f"no admin route {method} {ADMIN_PREFIX}/{path}"})
-
-    def _output_file(self, name: str) -> Path | None:
-        """The file behind a job's output URL (``{job id}/{file name}``, see :meth:`_make_video`); else None."""
-        job_id, _, file_name = name.partition("/")
-        job = self.jobs.jobs.get(job_id)
-        if job is None or job.video is None or job.video.file_name != file_name:
-            return None
-        return self.outputs.lookup(file_name)
-
-    def _queue_fault(self, body: Mapping[str, Any]) -> MockResponse:
-        text, count = body.get("scenario"), body.get("count", 1)
-        fault = parse_scenario(text) if isinstance(text, str) else None
-        if fault is None:
-            return MockResponse(400, {"detail": f"scenario must be one of {sorted(SCENARIOS)}, as name[:argument]"})
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            return MockResponse(400, {"detail": "count must be a positive integer"})
-        provider, action = body.get("provider"), body.get("action")
-        if (provider is not None and not isinstance(provider, str)) or (action is not None and not isinstance(action, str)):
-            return MockResponse(400, {"detail": "provider and action are strings"})
-        self.faults.add(fault, count, provider, action)
-        return MockResponse(200, {"pending": self.faults.pending()})
-
-    def _job_view(self, job: Job) -> dict[str, Any]:
-        contract = next(c[job.provider] for c in self.contracts.values() if job.provider in c)
-        snap = self.jobs.snapshot(job, self.clock.now(), contract)
-        view = asdict(snap)
-        view["request"] = snap.request.to_dict()
-        view["error"] = snap.error.as_dict() if snap.error else None
-        return view
-
 
 def default_output_dir() -> Path:
     """Outputs depend only on their shape, so every mock process shares one cache (``WAN26_MOCK_CACHE``)."""
@@ -586,20 +503,40 @@ def default_output_dir() -> Path:
 
 
 def output_shape(job: Job | JobSnapshot, contract: Contract) -> OutputShape:
-    """The video a job produces: the requested (or default) tier, aspect ratio, duration and audio."""
+    """The video a job produces: the requested (or default) tier, aspect ratio, duration and audio.
+
+    Only values the contract lists are taken from the request (anything else falls back to the contract's default),
+    and the result is clamped by :func:`~wan26_mock.outputs.bounded_shape`: no request can ask for a bigger output
+    than the largest documented one, whatever reached the job store."""
     request = job.request
-    tier = request.resolution or contract.default("resolution") or "1080p"
-    ratio = request.aspect_ratio or contract.default("aspect_ratio") or "16:9"
+    tier = _listed(request.resolution, contract, "resolution") or "1080p"
+    ratio = _listed(request.aspect_ratio, contract, "aspect_ratio") or "16:9"
     table = contract.size_table
+    width, height = STANDARD_SIZES.get(tier, STANDARD_SIZES["1080p"]).get(ratio, (1920, 1080))
     if table and tier in table and ratio in table[tier]:
-        width, height = map(int, table[tier][ratio].split("*"))
-    else:
-        width, height = STANDARD_SIZES.get(tier, STANDARD_SIZES["1080p"]).get(ratio, (1920, 1080))
-    duration = request.duration or contract.default("duration") or 5
+        width, height = _size(table[tier][ratio], (width, height))
+    duration = _listed(request.duration, contract, "duration") or 5
     audio = request.generate_audio
     if audio is None:
         audio = bool(contract.default("generate_audio")) if contract.supports("generate_audio") else request.audio is not None
-    return OutputShape(width, height, int(duration), audio=bool(audio))
+    return bounded_shape(width, height, int(duration), audio=bool(audio))
+
+
+def _listed(value: Any, contract: Contract, option: str) -> Any:
+    """``value`` when the contract lists it for ``option`` (or lists nothing and it is a plain str/int), else the
+    contract's default (None when it has none)."""
+    spec = contract.data["options"].get(option, {})
+    allowed = spec.get("values")
+    plain = isinstance(value, (str, int)) and not isinstance(value, bool)
+    if plain and (value in allowed if isinstance(allowed, list) else isinstance(value, type(spec.get("default", value)))):
+        return value
+    return spec.get("default")
+
+
+def _size(text: Any, fallback: tuple[int, int]) -> tuple[int, int]:
+    """``"W*H"`` from a size table, else ``fallback``."""
+    width, _, height = str(text).partition("*")
+    return (int(width), int(height)) if width.isdigit() and height.isdigit() and len(width + height) < 10 else fallback
 
 
 def _cacheable(dialect: Dialect) -> bool:
@@ -674,6 +611,16 @@ def _webhook_url(request: MockRequest, contract: Contract) -> str | None:
     kind, _, name = mechanism.partition(":")
     url = request.query.get(name) if kind == "query" and name else None
     return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+def _host_port(base_url: str) -> tuple[str, int]:
+    """(host, port) of ``scheme://host[:port]``, the port by the scheme when not given."""
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.hostname or "", port or (443 if parts.scheme == "https" else 80))
 
 
 def _cancellable(contract: Contract, state: str) -> bool:

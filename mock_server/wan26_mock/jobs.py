@@ -1,15 +1,26 @@
-"""Jobs on the virtual clock: each moves queued -> running -> succeeded/failed, or is cancelled."""
+"""Jobs on the virtual clock: each moves queued -> running -> succeeded/failed, or is cancelled.
+
+The store is bounded: it keeps at most ``max_jobs`` jobs (default :data:`~wan26_mock.limits.DEFAULT_MAX_JOBS`). When a
+new job would pass the cap, the store first makes room for a tenth of the cap at once (so that eviction costs nothing
+per job on average): the oldest finished jobs (succeeded, failed or cancelled) go first, then, when too few have
+finished, the oldest unfinished ones. A job keeps its wire body and request with every data URI as a digest
+(:mod:`wan26_mock.digests`), so a job costs a few kilobytes whatever was sent.
+"""
 
 from __future__ import annotations
 
 import math
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from wan26core import Contract, GenerationRequest, NativeError, estimate_cost
 from wan26core.dialect import JobSnapshot, Video
+
+from .digests import compact_request, compact_value
+from .limits import DEFAULT_MAX_JOBS
 
 __all__ = ["Job", "JobStore", "Phase", "Profile"]
 
@@ -98,17 +109,26 @@ class Job:
 class JobStore:
     """All jobs of one mock process, with seeded ids and timings."""
 
-    def __init__(self, *, seed: int | None = None, profile: Profile = "fast") -> None:
+    def __init__(self, *, seed: int | None = None, profile: Profile = "fast", max_jobs: int = DEFAULT_MAX_JOBS) -> None:
+        if isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1:
+            raise ValueError(f"max_jobs: must be a positive integer, got {max_jobs!r}")
         self.profile = profile
+        self.max_jobs = max_jobs
         self._seed = seed
         self._rng = random.Random(seed)
         self.jobs: dict[str, Job] = {}
+        self.evicted = 0  # jobs dropped to keep the store under its cap, since the start
+        #: called with the ids of evicted jobs (the engine forgets their webhooks)
+        self.on_evict: Callable[[list[str]], None] = lambda job_ids: None
 
     def reset(self) -> None:
         self._rng = random.Random(self._seed)
         self.jobs.clear()
 
     def create(self, provider: str, contract: Contract, request: GenerationRequest, wire: dict[str, Any], now: float) -> Job:
+        """A new job (data URIs in ``request`` and ``wire`` kept as digests); older jobs may be evicted for room."""
+        if len(self.jobs) >= self.max_jobs:
+            self.evict(now)
         rng = self._rng
         job_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         if self.profile == "fast":
@@ -120,8 +140,8 @@ class JobStore:
         job = Job(
             id=job_id,
             provider=provider,
-            request=request,
-            wire=wire,
+            request=compact_request(request),
+            wire=compact_value(wire),
             created_at=now,
             queue_s=queue_s,
             run_s=run_s,
@@ -130,6 +150,23 @@ class JobStore:
         )
         self.jobs[job_id] = job
         return job
+
+    def evict(self, now: float) -> list[str]:
+        """Drop jobs to make room for a tenth of the cap: the oldest finished first, then the oldest; their ids."""
+        room = max(1, self.max_jobs // 10)
+        excess = len(self.jobs) - self.max_jobs + room
+        if excess <= 0:
+            return []
+        finished = [i for i, j in self.jobs.items() if _ended(j, now)]
+        victims = finished[:excess]
+        if len(victims) < excess:
+            chosen = set(victims)
+            victims += [i for i in self.jobs if i not in chosen][: excess - len(victims)]
+        for job_id in victims:
+            del self.jobs[job_id]
+        self.evicted += len(victims)
+        self.on_evict(victims)
+        return victims
 
     def snapshot(self, job: Job, now: float, contract: Contract) -> JobSnapshot:
         return self.snapshot_of(job, job.phase(now), contract)
@@ -156,6 +193,11 @@ class JobStore:
             seed=job.seed,
             cost_usd=_cost(job.request, contract) if state == "succeeded" else None,
         )
+
+
+def _ended(job: Job, now: float) -> bool:
+    end = job.ends_at()
+    return end is not None and end <= now
 
 
 def _jitter(rng: random.Random, span: dict[str, float]) -> float:

@@ -5,6 +5,10 @@ bodies) marshalled into one ``bytes`` per entry and decoded only when read. A fu
 then costs a few MB and, holding no containers, nothing to the garbage collector, which otherwise walks
 every entry again and again under load (long pauses at the 99th percentile of a busy mock).
 
+Request bodies never keep a ``data:`` URI whole: each is kept as its media type, byte count and SHA-256 (see
+:mod:`wan26_mock.digests`), also inside JSON; a body still over :data:`MAX_BODY` bytes after that is kept as its size
+and SHA-256 only.
+
 Polls repeat themselves, so entries share what they can instead of copying it: an answer already encoded
 (``bytes``, such as a status answer the engine reuses) is kept by reference, and identical marshalled
 request parts (same query, redacted headers and body) and paths are kept once. Each request then adds
@@ -13,6 +17,7 @@ about 200 bytes of new memory instead of a full copy of its exchange, which keep
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import marshal
@@ -22,6 +27,8 @@ from typing import Any
 
 from wan26core.redaction import MASK, redact_text, secret_name
 from wan26core.redaction import redact_headers as _redact_headers
+
+from .digests import compact_json_bytes
 
 __all__ = ["Journal", "redact_headers"]
 
@@ -42,7 +49,7 @@ def redact_query(query: Mapping[str, str]) -> dict[str, str]:
 def _body(raw: bytes | Any) -> Any:
     if isinstance(raw, (bytes, bytearray)):
         if len(raw) > MAX_BODY:
-            return {"truncated": True, "size": len(raw)}
+            return _too_big(raw)
         try:
             return json.loads(raw) if raw else None
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
@@ -61,8 +68,18 @@ _Entry = tuple[Any, ...]
 def _raw(value: Any) -> Any:
     """Bytes stay raw (decoded when read) unless too big to keep; anything else is kept as it is."""
     if isinstance(value, (bytes, bytearray)):
-        return bytes(value) if len(value) <= MAX_BODY else {"truncated": True, "size": len(value)}
+        return bytes(value) if len(value) <= MAX_BODY else _too_big(value)
     return value
+
+
+def _request_body(body: bytes) -> Any:
+    """A request body as kept: data URIs as digests, then the bytes if small enough, else their size and digest."""
+    compact = compact_json_bytes(bytes(body)) if body else b""
+    return compact if len(compact) <= MAX_BODY else _too_big(body)
+
+
+def _too_big(value: bytes | bytearray) -> dict[str, Any]:
+    return {"truncated": True, "size": len(value), "sha256": hashlib.sha256(value).hexdigest()}
 
 
 def _pack(packed: tuple[Any, ...]) -> bytes:
@@ -96,7 +113,7 @@ class Journal:
         job_id: str | None,
         scenario: str | None,
     ) -> None:
-        parts: tuple[Any, ...] = (redact_query(query) if query else {}, redact_headers(headers), _raw(body))
+        parts: tuple[Any, ...] = (redact_query(query) if query else {}, redact_headers(headers), _request_body(body))
         raw = _raw(response) if isinstance(response, (bytes, bytearray)) else None
         if not isinstance(raw, bytes):  # not bytes, or too big to keep: marshalled with the rest
             parts, raw = (*parts, raw if raw is not None else response), None
@@ -120,6 +137,23 @@ class Journal:
                 if all(str(item.get(k)) == v for k, v in other.items()):
                     out.append(item)
         return out
+
+    def page(self, *, after: int = 0, limit: int, **filters: str | None) -> tuple[list[dict[str, Any]], int, bool]:
+        """Up to ``limit`` entries matching ``filters`` (fields kept as plain values) whose ``seq`` is above ``after``,
+        oldest first; how many entries match in all; whether more follow the page. Only the page is unpacked."""
+        wanted = {_PLAIN.index(k): v for k, v in filters.items() if v is not None and k in _PLAIN}
+        out: list[dict[str, Any]] = []
+        total = 0
+        more = False
+        for entry in self._entries:
+            if all(str(entry[i]) == v for i, v in wanted.items()):
+                total += 1
+                if entry[0] > after:
+                    if len(out) < limit:
+                        out.append(_unpack(entry))
+                    else:
+                        more = True
+        return out, total, more
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -22,6 +22,7 @@ from wan26core import Registry
 from .app import create_app
 from .engine import ADMIN_PREFIX, Engine
 from .jobs import Profile
+from .limits import DEFAULT_MAX_JOBS, BadNumber, check_time_scale
 
 if TYPE_CHECKING:
     import uvicorn
@@ -30,6 +31,21 @@ __all__ = ["MockServer", "add_arguments", "client_settings", "running_server", "
 
 _START_TIMEOUT_S = 30.0
 _GRACE_S = 0.5  # for answers in flight at shutdown, before open connections are dropped
+_SHUTDOWN_GRACE_S = 1  # for answers in flight at SIGTERM/SIGINT (whole seconds: uvicorn's setting is an int)
+_MAX_JOBS_LIMIT = 10_000_000
+
+
+def _time_scale(text: str) -> float:
+    try:
+        return check_time_scale(text, "--time-scale")
+    except BadNumber as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _max_jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= _MAX_JOBS_LIMIT:
+        raise argparse.ArgumentTypeError(f"--max-jobs: must be an integer from 1 to {_MAX_JOBS_LIMIT}, got {text[:40]!r}")
+    return int(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="fast",
         help="fast: about a second per job; realistic: the contracts' timing profiles",
     )
-    parser.add_argument("--time-scale", type=float, default=1.0, help="run the virtual clock this many times faster")
+    parser.add_argument("--time-scale", type=_time_scale, default=1.0, help="run the virtual clock this many times faster")
+    parser.add_argument(
+        "--max-jobs",
+        type=_max_jobs,
+        default=DEFAULT_MAX_JOBS,
+        help=f"jobs kept; past it the oldest finished jobs are evicted first (default {DEFAULT_MAX_JOBS:,})",
+    )
     parser.add_argument(
         "--tls",
         action="store_true",
@@ -128,6 +150,7 @@ def running_server(
     engine = engine or Engine(registry, seed=seed, profile=profile, time_scale=time_scale)
     config, ca_file = _config(engine, host, tls, ca_dir)
     sock = _bind(host, port)
+    engine.own_addresses.add(_own_address(host, sock))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="wan26-mock-server", daemon=True)
     thread.start()
@@ -159,24 +182,44 @@ def _abort_connections(server: uvicorn.Server) -> None:
 
 def serve(args: argparse.Namespace, registry: Registry | None = None, out: TextIO = sys.stderr) -> int:
     """Run until interrupted, after printing where the mock is and each provider's client settings."""
-    import uvicorn
 
-    engine = Engine(registry, seed=args.seed, profile=args.profile, time_scale=args.time_scale)
+    engine = Engine(
+        registry,
+        seed=args.seed,
+        profile=args.profile,
+        time_scale=args.time_scale,
+        max_jobs=getattr(args, "max_jobs", DEFAULT_MAX_JOBS),
+    )
     config, ca_file = _config(engine, args.host, args.tls, args.ca_dir)
+    config.timeout_graceful_shutdown = _SHUTDOWN_GRACE_S  # then open connections (status streams) are closed
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:
         out.write(f"wan26 mock: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}\n")
         return 1
     base_url = _base_url(args.host, sock, args.tls)
+    engine.own_addresses.add(_own_address(args.host, sock))
     out.write(f"wan26 mock serving {', '.join(sorted(engine.dialects))} on {base_url} (admin: {base_url}{ADMIN_PREFIX}/health)\n")
     if ca_file is not None:
         out.write(f"  CA certificate: {ca_file} (trusted through SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)\n")
     for provider, settings in client_settings(engine, base_url, ca_file).items():
         out.write(f"  {provider}: " + " ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
     out.flush()
-    uvicorn.Server(config).run(sockets=[sock])
+    _stopping_server(config, engine).run(sockets=[sock])
     return 0
+
+
+def _stopping_server(config: uvicorn.Config, engine: Engine) -> uvicorn.Server:
+    """uvicorn's server, which also stops the engine's work in progress at the first SIGINT/SIGTERM (an encode
+    stops between two frames), so that shutdown never waits for it."""
+    import uvicorn
+
+    class StoppingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            engine.shutdown()
+            super().handle_exit(sig, frame)
+
+    return StoppingServer(config)
 
 
 def _config(engine: Engine, host: str, tls: bool, ca_dir: str | Path | None) -> tuple[uvicorn.Config, Path | None]:
@@ -212,6 +255,11 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _own_address(host: str, sock: socket.socket) -> tuple[str, int]:
+    """(host, port) the mock listens on, for the webhook check (a wildcard host stands for every local address)."""
+    return host, int(sock.getsockname()[1])
 
 
 def _base_url(host: str, sock: socket.socket, tls: bool) -> str:

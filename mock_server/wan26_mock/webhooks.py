@@ -11,6 +11,14 @@ Delivery: one background task per event loop, started lazily by the engine, slee
 delivery is due on the virtual clock (or a clock jump, a new webhook or a cancellation wakes it).
 A delivery fails on a connection error or a non-2xx answer and is retried on fal's documented
 policy ("10 times in the span of 2 hours"), doubling delays that add up to the window.
+
+Bounds: a delivery exists only for a job the store keeps (an evicted job's delivery is forgotten), makes at most
+:data:`MAX_RETRIES` retries, sends a payload of at most :data:`MAX_PAYLOAD_BYTES`, spends at most
+:data:`ATTEMPT_TIMEOUT_S` per attempt (connect, send, the answer's headers; the answer's body is never read), and at
+most :data:`MAX_SENDING` attempts run at once. Never to the mock itself: :func:`refusal` turns down a target on the
+mock's own address or under its admin prefix (the delivery is recorded as failed, nothing is sent), and each
+webhook carries :data:`USER_AGENT`, which the engine refuses to serve, for the addresses no static check can see
+(a DNS name or another interface of the same host).
 """
 
 from __future__ import annotations
@@ -19,14 +27,17 @@ import asyncio
 import base64
 import hashlib
 import heapq
+import ipaddress
 import itertools
 import json
+import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import anyio
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -34,7 +45,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from .journal import redact_query
 from .wakeups import Notifier, WatchedClock
 
-__all__ = ["Delivery", "WebhookDispatcher", "WebhookSigner", "retry_delays", "signed_message"]
+__all__ = ["USER_AGENT", "Delivery", "WebhookDispatcher", "WebhookSigner", "refusal", "retry_delays", "signed_message"]
 
 TOPIC = "webhooks"
 REQUEST_ID = "X-Fal-Webhook-Request-Id"
@@ -42,6 +53,49 @@ USER_ID = "X-Fal-Webhook-User-Id"
 TIMESTAMP = "X-Fal-Webhook-Timestamp"
 SIGNATURE = "X-Fal-Webhook-Signature"
 State = Literal["waiting", "due", "sending", "delivered", "failed"]
+USER_AGENT = "wan26-mock-webhooks"
+MAX_RETRIES = 10
+MAX_PAYLOAD_BYTES = 1024 * 1024
+ATTEMPT_TIMEOUT_S = 10.0
+MAX_SENDING = 32
+MAX_URL = 2048
+_LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost", "ip6-loopback"}
+
+
+def refusal(url: str, admin_prefix: str, own: Collection[tuple[str, int]]) -> str | None:
+    """Why the mock will not deliver to ``url`` (None: it will): a target under ``admin_prefix`` on any host, or on
+    one of the mock's own addresses ``own`` ((host, port) pairs: where it listens, the Host it was reached by). A
+    loopback or wildcard host counts as any host of the mock's ports."""
+    if len(url) > MAX_URL:
+        return f"the webhook URL is over {MAX_URL} characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "the webhook URL is not a valid URL"
+    if parts.path.startswith(admin_prefix):
+        return f"the webhook URL is under the mock's admin prefix {admin_prefix}"
+    host = (parts.hostname or "").lower()
+    ports = {p for _, p in own}
+    if port in ports and (_local(host) or any(host == h.lower().strip("[]") for h, p in own if p == port)):
+        return f"the webhook URL is the mock's own address ({host}:{port})"
+    return None
+
+
+def _local(host: str) -> bool:
+    """A name or address of this host: localhost, loopback, the wildcard, in any spelling (``127.1``, ``0x7f.1``)."""
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:  # the legacy IPv4 spellings getaddrinfo accepts
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
 
 
 def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
@@ -145,14 +199,25 @@ class WebhookDispatcher:
         self._seq = itertools.count()
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._slots: asyncio.Semaphore | None = None  # MAX_SENDING attempts at once, in the dispatcher's loop
 
     # --- bookkeeping ------------------------------------------------------------------------------
-    def add(self, request_id: str, provider: str, url: str, delays: list[float]) -> Delivery:
-        """Deliver to ``url`` once the job ends, retrying after each of ``delays`` (virtual seconds)."""
-        delivery = self.deliveries[request_id] = Delivery(request_id, provider, url, delays)
+    def add(self, request_id: str, provider: str, url: str, delays: list[float], refused: str | None = None) -> Delivery:
+        """Deliver to ``url`` once the job ends, retrying after each of ``delays`` (virtual seconds, at most
+        :data:`MAX_RETRIES`); with ``refused`` (why), record the delivery as failed and never send it."""
+        delivery = self.deliveries[request_id] = Delivery(request_id, provider, url, delays[:MAX_RETRIES])
+        if refused is not None:
+            delivery.attempts.append(Attempt(1, self.clock.now(), time.time(), None, f"refused: {refused}"))
+            delivery.state = "failed"
+            return delivery
         self._schedule_end(delivery)
         self.notifier.notify(TOPIC)
         return delivery
+
+    def forget(self, request_ids: Collection[str]) -> None:
+        """Drop the deliveries of jobs that are gone (evicted); stale heap entries are skipped when due."""
+        for request_id in request_ids:
+            self.deliveries.pop(request_id, None)
 
     def job_changed(self, request_id: str) -> None:
         """A job's end moved (it was cancelled): reschedule its delivery."""
@@ -188,6 +253,7 @@ class WebhookDispatcher:
                 delivery.state = "due"
                 delivery.due_at = self.clock.now()
                 heapq.heappush(self._heap, (delivery.due_at, next(self._seq), delivery.request_id))
+        self._slots = None  # made again in the new loop
         self._task = loop.create_task(self._run(), name="wan26-mock-webhooks")
 
     async def _run(self) -> None:
@@ -221,23 +287,35 @@ class WebhookDispatcher:
         error: str | None = None
         try:
             if delivery.body is None:  # built once (the output video may be made now): every retry sends the same bytes
-                delivery.body = await self._build(delivery.request_id)
+                body = await self._build(delivery.request_id)
+                if len(body) > MAX_PAYLOAD_BYTES:
+                    raise ValueError(f"the payload is {len(body)} bytes, over {MAX_PAYLOAD_BYTES}")
+                delivery.body = body
         except Exception as exc:  # the job vanished (a reset) or its output could not be made
             delivery.attempts.append(Attempt(number, self.clock.now(), time.time(), None, f"no payload: {exc!r}"))
             delivery.state, delivery.due_at = "failed", None
             return
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(MAX_SENDING)
         sent_at = time.time()
+        timeout = min(self.timeout_s, ATTEMPT_TIMEOUT_S)
         try:
             headers = {
                 "content-type": "application/json",
-                "user-agent": "wan26-mock-webhooks",
+                "user-agent": USER_AGENT,
                 **self.signer.sign(delivery.request_id, self.user_id, int(sent_at), delivery.body),
             }
-            async with httpx.AsyncClient(timeout=self.timeout_s, trust_env=False) as client:
-                response = await client.post(delivery.url, content=delivery.body, headers=headers)
+            async with self._slots:
+                with anyio.fail_after(timeout):  # all of it: a receiver that drips its answer is cut off too
+                    async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+                        request = client.build_request("POST", delivery.url, content=delivery.body, headers=headers)
+                        response = await client.send(request, stream=True)  # its body is never read
+                        await response.aclose()
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"the receiver answered HTTP {status}"
+        except TimeoutError:
+            error = f"no answer within {timeout:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         now = self.clock.now()

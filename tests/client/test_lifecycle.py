@@ -45,7 +45,7 @@ def mock() -> Iterator[MockServer]:
 @pytest.fixture
 def admin(mock: MockServer) -> Iterator[Any]:
     with httpx.Client(base_url=mock.admin_url) as http:
-        assert http.post("/reset").status_code == 200
+        assert http.post("/reset", json={}).status_code == 200
         yield http
 
 

@@ -127,7 +127,7 @@ def test_uploads_over_the_cap_are_refused() -> None:
         refused = client.post("/files/upload", content=DATA, headers=auth)
         assert refused.status_code == 413
         assert "20000" in refused.json()["detail"]
-        assert client.post("/__wan26__/reset").status_code == 200
+        assert client.post("/__wan26__/reset", json={}).status_code == 200
         assert engine.storage is not None and engine.storage.used_bytes() == 0
         assert client.post("/files/upload", content=DATA, headers=auth).status_code == 401  # tokens went too
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from relykit import CANARY, admin_get, job_request, marker_of
+from relykit import CANARY, admin_list, job_request, marker_of
 
 from wan26_mock import SCENARIO_HEADER
 from wan26_mock.engine import ADMIN_PREFIX
@@ -179,7 +179,7 @@ def _settled_journal(admin_url: str, provider: str, late: set[int]) -> list[dict
     """The mock's journal of ``provider`` once the ``late`` requests are in it (a late answer is journaled when sent)."""
     deadline = time.monotonic() + LATE_ANSWER_S + 5
     while True:
-        entries: list[dict[str, Any]] = admin_get(admin_url, "/journal", provider=provider)["entries"]
+        entries: list[dict[str, Any]] = admin_list(admin_url, "/journal", "entries", provider=provider)
         arrived = {int(e["headers"][SEQ_HEADER]) for e in entries if SEQ_HEADER in e["headers"]}
         if late <= arrived or time.monotonic() > deadline:
             return entries
@@ -215,7 +215,7 @@ def audit(run: ProviderRun, admin_url: str) -> dict[str, Any]:
     """Compare the run with the client's journal and the mock's jobs and request journal; the figures and the faults."""
     provider, contract = run.provider, run.contract
     numbers = {o.job for o in run.outcomes}
-    mock_jobs = [j for j in admin_get(admin_url, "/jobs")["jobs"] if j["provider"] == provider]
+    mock_jobs = [j for j in admin_list(admin_url, "/jobs", "jobs") if j["provider"] == provider]
     mock_jobs = [j for j in mock_jobs if marker_of(j["wire"]) in numbers]
     late = {i.seq for i in run.injections if i.fault is not None and i.fault.startswith("timeout_after_accept")}
     entries = _settled_journal(admin_url, provider, late)

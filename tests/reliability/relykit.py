@@ -25,6 +25,7 @@ __all__ = [
     "MARKER",
     "PROVIDERS",
     "admin_get",
+    "admin_list",
     "job_request",
     "marker_of",
     "report",
@@ -49,6 +50,19 @@ def admin_get(admin_url: str, path: str, **query: str) -> Any:
         answer = http.get(path, params=query)
         answer.raise_for_status()
         return answer.json()
+
+
+def admin_list(admin_url: str, path: str, key: str, **query: str) -> list[Any]:
+    """Every item of an admin listing (``/jobs``, ``/journal``, ``/webhooks``), page after page."""
+    cursor = "after" if path.strip("/") == "journal" else "offset"
+    wanted: dict[str, str] = {**query, "limit": "1000"}
+    items: list[Any] = []
+    while True:
+        page = admin_get(admin_url, path, **wanted)
+        items += page[key]
+        if page.get(f"next_{cursor}") is None:
+            return items
+        wanted[cursor] = str(page[f"next_{cursor}"])
 
 
 def report(suite: str, figures: Mapping[str, Any]) -> None:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from relykit import CANARY, FULL, PROVIDERS, admin_get, marker_of, report
+from relykit import CANARY, FULL, PROVIDERS, admin_list, marker_of, report
 
 from support import builtin_registry
 from wan26_mock.serve import MockServer, running_server
@@ -126,7 +126,7 @@ def check(case: Crash, mock: MockServer, capsys: pytest.CaptureFixture[str], mon
         assert case.returncode == -signal.SIGKILL, case.output
     else:
         assert case.returncode in (0, -signal.SIGKILL), case.output
-    jobs = admin_get(mock.admin_url, "/jobs")["jobs"]
+    jobs = admin_list(mock.admin_url, "/jobs", "jobs")
     held: dict[int, Any] = {n: j for j in jobs if (n := marker_of(j["wire"])) is not None and n in case.numbers}
     before = by_number(Journal(case.journal).list()) if case.journal.exists() else {}
     # killed: every job the mock holds is journaled, by its id or as a submit whose answer never got journaled
@@ -162,7 +162,7 @@ def check(case: Crash, mock: MockServer, capsys: pytest.CaptureFixture[str], mon
             fetched += 1
     recovered = by_number(Journal(case.journal).list()) if case.journal.exists() else {}
     assert all(r.output_path and Path(r.output_path).is_file() for n, r in recovered.items() if n not in unknown)
-    sizes = {job["video"]["file_size"] for job in admin_get(mock.admin_url, "/jobs")["jobs"] if job["video"]}
+    sizes = {job["video"]["file_size"] for job in admin_list(mock.admin_url, "/jobs", "jobs") if job["video"]}
     complete, temporary = complete_files(case.folder, sizes)
     assert complete == len(recovered) - len(unknown)
     # per point, what the kill left behind

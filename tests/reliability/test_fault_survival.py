@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from faultrun import ANY_REQUEST, SUBMIT_ONLY, audit, run_provider
-from relykit import CANARY, FULL, PROVIDERS, admin_get, report
+from relykit import CANARY, FULL, PROVIDERS, admin_list, report
 
 from support import builtin_registry
 from wan26_mock.engine import Engine
@@ -83,5 +83,5 @@ def test_mixed_faults_lose_no_job_pay_none_twice_and_classify_every_failure(
     assert all(CANARY not in text for run in runs for text in run.reprs)  # type: ignore[attr-defined]
     files = [p for p in tmp_path.iterdir() if p.name.endswith((".sqlite3", ".sqlite3-wal", ".sqlite3-shm"))]
     assert files and all(CANARY.encode() not in p.read_bytes() for p in files)
-    mock_journal = str(admin_get(mock.admin_url, "/journal"))
+    mock_journal = str(admin_list(mock.admin_url, "/journal", "entries"))
     assert "REDACTED" in mock_journal and CANARY not in mock_journal

@@ -39,6 +39,7 @@ def _query(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema or {"type": "string"}}
 
 
+PAGE = {"type": "integer", "minimum": 1, "maximum": 1000}  # negative data: anything else, NaN and huge numbers included
 AUTH = {"name": "Authorization", "in": "header", "required": True, "schema": {"type": "string", "enum": ["Key wan26-test"]}}
 BEARER = {"name": "Authorization", "in": "header", "required": False, "schema": {"type": "string"}}
 STORAGE = _query("storage_type", {"type": "string", "enum": ["fal-cdn-v3", "gcs"]})
@@ -83,17 +84,22 @@ DOCUMENT: dict[str, Any] = {
         "/.well-known/jwks.json": {"get": _op()},
         "/__wan26__/health": {"get": _op()},
         "/__wan26__/openapi.json": {"get": _op()},
-        "/__wan26__/journal": {"get": _op(_query("provider"), _query("action"), _query("job_id"))},
-        "/__wan26__/webhooks": {"get": _op(_query("job_id"))},
+        "/__wan26__/journal": {
+            "get": _op(_query("provider"), _query("action"), _query("job_id"), _query("after", PAGE), _query("limit", PAGE))
+        },
+        "/__wan26__/webhooks": {"get": _op(_query("job_id"), _query("offset", PAGE), _query("limit", PAGE))},
         "/__wan26__/clock": {"get": _op()},
         "/__wan26__/clock/advance": {
             "post": _op(body="json", schema={"type": "object", "properties": {"seconds": {"type": "number", "minimum": 0}}})
         },
-        "/__wan26__/scenarios": {"get": _op()},
-        "/__wan26__/jobs": {"get": _op()},
+        "/__wan26__/scenarios": {
+            "get": _op(),
+            "post": _op(body="json", schema={"type": "object", "properties": {"scenario": {"type": "string"}, "count": {}}}),
+        },
+        "/__wan26__/jobs": {"get": _op(_query("offset", PAGE), _query("limit", PAGE))},
         "/__wan26__/jobs/{job_id}": {"get": _op(_path("job_id"))},
         "/__wan26__/files/{name}": {"get": _op(_path("name")), "head": _op(_path("name"))},
-        "/__wan26__/reset": {"post": _op()},
+        "/__wan26__/reset": {"post": _op(body="json")},
     },
 }
 

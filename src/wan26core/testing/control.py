@@ -17,6 +17,7 @@ __all__ = ["ACTIONS", "AdminError", "JournalEntry", "MockControl", "ScenarioSpec
 #: the engine's names for what a request does (``wan26core.dialect.Action`` and fal's storage uploads)
 ACTIONS = ("submit", "status", "stream", "result", "cancel", "upload")
 _MISSING = object()
+_PAGE = 1000  # items per admin listing page (the mock's largest)
 
 
 class AdminError(RuntimeError):
@@ -122,6 +123,18 @@ class MockControl(ABC):
     def admin(self, method: str, path: str, body: Mapping[str, Any] | None = None, query: Mapping[str, str] | None = None) -> Any:
         """Call ``/__wan26__/<path>``; the JSON answer, or :class:`AdminError` with the mock's ``detail``."""
 
+    def _every(self, path: str, key: str, cursor: str, query: Mapping[str, str] | None = None) -> list[Any]:
+        """Every item of an admin listing, page after page (``next_offset`` / ``next_after`` name the next one)."""
+        wanted = {**(query or {}), "limit": str(_PAGE)}
+        items: list[Any] = []
+        while True:
+            page = self.admin("GET", path, query=wanted)
+            items += page[key]
+            following = page.get(f"next_{cursor}")
+            if following is None:
+                return items
+            wanted[cursor] = str(following)
+
     # --- state ---------------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget jobs, journal, pending scenarios, webhooks and uploads (the clock keeps its time)."""
@@ -183,7 +196,7 @@ class MockControl(ABC):
 
     def jobs(self) -> list[dict[str, Any]]:
         """Every job the mock holds, as the admin API shows it (id, provider, state, request, wire, error, video…)."""
-        return list(self.admin("GET", "jobs")["jobs"])
+        return self._every("jobs", "jobs", "offset")
 
     def job(self, job_id: str) -> dict[str, Any]:
         """One job by the provider's id for it."""
@@ -194,7 +207,7 @@ class MockControl(ABC):
     def journal(self, provider: str | None = None, action: str | None = None, job_id: str | None = None) -> list[JournalEntry]:
         """The requests the mock answered since the last reset, oldest first, optionally filtered."""
         query = {k: v for k, v in (("provider", provider), ("action", action), ("job_id", job_id)) if v is not None}
-        return [JournalEntry.from_dict(e) for e in self.admin("GET", "journal", query=query)["entries"]]
+        return [JournalEntry.from_dict(e) for e in self._every("journal", "entries", "after", query)]
 
     def submits(self, provider: str | None = None, *, include_refused: bool = False) -> list[JournalEntry]:
         """Submits (to ``provider``, a provider/model id), by default only those the mock accepted: those that created

@@ -54,6 +54,8 @@ class LiveMock(MockControl):
         return self.server.env(*providers)
 
     def admin(self, method: str, path: str, body: Mapping[str, Any] | None = None, query: Mapping[str, str] | None = None) -> Any:
+        if body is None and method.upper() not in ("GET", "HEAD"):
+            body = {}  # the admin API takes only application/json on its POSTs
         answer = self._http.request(method, f"/{path}", json=body, params=dict(query) if query else None)
         if answer.status_code >= 400:
             detail = answer.json().get("detail") if "json" in answer.headers.get("content-type", "") else answer.text

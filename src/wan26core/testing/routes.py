@@ -182,7 +182,8 @@ class MockRoutes(MockControl):
     # --- admin API, in process -------------------------------------------------------------------
     def admin(self, method: str, path: str, body: Mapping[str, Any] | None = None, query: Mapping[str, str] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else b""
-        headers = {"content-type": "application/json"} if body is not None else {}
+        # the admin API takes only application/json on its POSTs (an empty body is an empty object)
+        headers = {"content-type": "application/json"} if body is not None or method.upper() not in ("GET", "HEAD") else {}
         parts = (method, f"{ADMIN_PREFIX}/{path}", dict(query or {}), headers, data, _ADMIN_BASE)
         answer = self.bridge.call(self.engine.handle_parts, *parts)
         wire = to_wire(answer)  # through JSON, so that answers equal the live server's

@@ -1,0 +1,134 @@
+"""Data URIs kept as digests: what the mock stores of a ``data:`` URI is its media type, byte count and SHA-256.
+
+A client may send references as data URIs of tens of megabytes. The mock judges them when they arrive and never needs
+their bytes again, so jobs (their wire body and request) and the journal (request bodies, also inside JSON) keep
+``data:<media type>;bytes=<decoded size>;sha256=<hex of the decoded bytes>`` instead. That string has no comma, so it
+is no data URI itself (nothing can decode it by mistake), yet it still starts with ``data:<media type>``.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import replace
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from wan26core import GenerationRequest
+
+__all__ = ["compact_json_bytes", "compact_request", "compact_value", "digest_data_uri"]
+
+_HEAD = re.compile(r"data:(?P<mime>[^;,\"]{0,127})(?P<params>;[^,\"]{0,300})?,", re.IGNORECASE)
+_QUOTED_HEAD = re.compile(rb'"data:[^",\\]{0,430},', re.IGNORECASE)  # a JSON string holding a data URI starts so
+
+
+_MEMO_FROM = 64 * 1024  # data URIs this long are remembered: the job and the journal digest the same one
+_MEMO_SIZE = 8
+_memo: dict[tuple[int, int], str] = {}
+
+
+def digest_data_uri(text: str) -> str:
+    """``text`` as its digest when it is a data URI (``data:…,``), else ``text`` unchanged."""
+    if len(text) < _MEMO_FROM:
+        return _digest(text)
+    key = (len(text), hash(text))  # str hashes are keyed per process: no crafted collisions
+    found = _memo.get(key)
+    if found is None:
+        found = _memo[key] = _digest(text)
+        if len(_memo) > _MEMO_SIZE:
+            del _memo[next(iter(_memo))]
+    return found
+
+
+def _digest(text: str) -> str:
+    head = _HEAD.match(text, 0, 512)
+    if head is None:
+        return text
+    payload = text[head.end() :]
+    data: bytes
+    if ";base64" in (head["params"] or "").lower():
+        try:
+            data = binascii.a2b_base64(payload)
+        except (binascii.Error, ValueError):  # not base64 (or not ASCII): the text as sent
+            data = payload.encode("utf-8", "surrogatepass")
+    else:
+        data = unquote_to_bytes(payload)
+    mime = head["mime"] or "text/plain"
+    return f"data:{mime};bytes={len(data)};sha256={hashlib.sha256(data).hexdigest()}"
+
+
+def compact_value(value: Any) -> Any:
+    """A JSON value with every data URI in it (strings at any depth) replaced by its digest."""
+    if isinstance(value, str):
+        return digest_data_uri(value) if value[:5].lower() == "data:" else value
+    if isinstance(value, dict):
+        return {k: compact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [compact_value(v) for v in value]
+    return value
+
+
+def compact_request(request: GenerationRequest) -> GenerationRequest:
+    """``request`` with data-URI sources (references, first frame, audio) as digests; kinds kept as they were read."""
+    references = tuple(
+        replace(ref, source=digest_data_uri(ref.source), kind=ref.resolved_kind) if _is_data(ref.source) else ref
+        for ref in request.references
+    )
+    changes: dict[str, Any] = {}
+    if any(a is not b for a, b in zip(references, request.references, strict=True)):
+        changes["references"] = references
+    for name in ("image", "audio"):
+        source = getattr(request, name)
+        if isinstance(source, str) and _is_data(source):
+            changes[name] = digest_data_uri(source)
+    return request.replace(**changes) if changes else request
+
+
+def compact_json_bytes(raw: bytes) -> bytes:
+    """JSON text with every string that holds a data URI replaced by the digest's string; other bytes unchanged.
+
+    Works on the bytes (no parse of the whole document): each ``"data:…,`` string is found, read to its closing quote
+    and replaced. Text that is no JSON is left as it is where no such string is found."""
+    if b"ata:" not in raw and b"ATA:" not in raw:  # the usual case, found at memchr speed
+        return raw
+    out: list[bytes] = []
+    pos = 0
+    while (found := _QUOTED_HEAD.search(raw, pos)) is not None:
+        start = found.start()
+        end = _string_end(raw, found.end())
+        if end < 0:
+            break
+        span = raw[start + 1 : end]
+        try:  # without escapes the text is the bytes themselves (a base64 payload): no JSON parse of megabytes
+            text = span.decode("ascii") if b"\\" not in span else json.loads(raw[start : end + 1])
+        except ValueError:
+            pos = found.end()
+            continue
+        out.append(raw[pos:start])
+        out.append(json.dumps(digest_data_uri(text)).encode())
+        pos = end + 1
+    if not out:
+        return raw
+    out.append(raw[pos:])
+    return b"".join(out)
+
+
+def _string_end(raw: bytes, start: int) -> int:
+    """The index of the quote that closes the JSON string going on at ``start``; -1 when it never closes."""
+    at = start
+    while True:
+        at = raw.find(b'"', at)
+        if at < 0:
+            return -1
+        backslashes = 0
+        while raw[at - 1 - backslashes] == 0x5C:
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return at
+        at += 1
+
+
+def _is_data(source: str) -> bool:
+    return source[:5].lower() == "data:"
