@@ -403,9 +403,8 @@ class _Interrupt:
 def _missing_key(provider: Any) -> bool:
     """True when the provider's key is in none of its documented variables (its protocol decides, as the client does)."""
     from .errors import AuthenticationError
-    from .protocol import ContractClientProtocol
 
-    protocol = getattr(provider, "protocol", None) or ContractClientProtocol(provider.contract)
+    protocol = provider.protocol
     try:
         protocol.api_key()
     except AuthenticationError:

@@ -22,7 +22,7 @@ from .errors import JobCancelledError, JobTimeoutError, ValidationError, Wan26Er
 from .journal import JobRecord, Journal
 from .plugins import Registry, default_registry
 from .preflight import output_violations
-from .protocol import ClientProtocol, ContractClientProtocol, JobRef, JobStatus, VideoResult
+from .protocol import JobRef, JobStatus, VideoResult
 from .render import WireRequest
 from .request import GenerationRequest
 from .runtime import (
@@ -110,7 +110,7 @@ class _Core:
         key = f"{provider_id} {base_url or ''}"
         if key not in self._endpoints:
             plugin = self.registry.get(provider_id)
-            protocol: ClientProtocol = getattr(plugin, "protocol", None) or ContractClientProtocol(plugin.contract)
+            protocol = plugin.protocol
             owner = provider_id.split("/")[0]
             self._endpoints[key] = Endpoint(
                 plugin,

@@ -35,7 +35,7 @@ import httpx
 from .contract import Contract
 from .errors import SubmitUncertainError, TransportError, ValidationError, Wan26Error
 from .pricing import CostEstimate, estimate_cost
-from .protocol import ClientProtocol, ContractClientProtocol, HttpCall, JobRef, JobStatus, redact_url
+from .protocol import ClientProtocol, HttpCall, JobRef, JobStatus, redact_url
 from .record_capture import Capture
 from .record_requests import Refusal, cheapest_request, refusal_for
 from .recordings import RECORDING_VERSION, SEED_NAMES, dump_recording, recording_problems
@@ -153,7 +153,7 @@ def plan_recording(
 ) -> RecordingPlan:
     """The plan for ``provider`` (a registered provider): raises :class:`Wan26Error` on a bad choice, sends nothing."""
     contract: Contract = provider.contract
-    protocol: ClientProtocol = getattr(provider, "protocol", None) or ContractClientProtocol(contract)
+    protocol = provider.protocol
     notes: list[str] = []
     chosen = _choose(contract, scenarios, full, notes)
     paid = any(s in ("submit", "full") for s in chosen)

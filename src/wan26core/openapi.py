@@ -35,7 +35,7 @@ def surfaces(registry: Registry) -> tuple[dict[str, Dialect], dict[str, dict[str
     dialects: dict[str, Dialect] = {}
     contracts: dict[str, dict[str, Contract]] = {}
     for provider_id, provider in registry.providers().items():
-        dialect = getattr(provider, "dialect", None)
+        dialect = provider.dialect
         if dialect is None:
             continue
         dialects.setdefault(dialect.provider, dialect)

@@ -63,7 +63,7 @@ class Registry:
 
                 def register(provider: Provider) -> None:
                     if not isinstance(provider, Provider):
-                        raise PluginError(f"{provider!r} is not a wan26 Provider (needs id, contract and render)")
+                        raise PluginError(f"{provider!r} is not a wan26 Provider (id, contract, protocol, dialect, render)")
                     if provider.id in found:
                         raise PluginError(f"two plugins register the provider {provider.id!r}")
                     found[provider.id] = provider

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .contract import Contract
 from .protocol import ClientProtocol, ContractClientProtocol
 from .render import WireRequest, render_body
 from .request import GenerationRequest
+
+if TYPE_CHECKING:
+    from .dialect import Dialect
 
 __all__ = ["ContractProvider", "Provider"]
 
@@ -22,6 +25,16 @@ class Provider(Protocol):
     @property
     def contract(self) -> Contract: ...
 
+    @property
+    def protocol(self) -> ClientProtocol:
+        """The client side of the wire protocol (sans-IO), which the runtime drives to run jobs."""
+        ...
+
+    @property
+    def dialect(self) -> Dialect | None:
+        """The server side of the wire protocol, for the mock; None for a provider the mock does not serve."""
+        ...
+
     def render(self, request: GenerationRequest, *, probe: bool = False) -> WireRequest:
         """Validate ``request`` and return the exact wire request; raises ``ValidationError``."""
         ...
@@ -30,9 +43,10 @@ class Provider(Protocol):
 class ContractProvider:
     """A provider whose wire format follows its contract's field map; subclass to handle quirks."""
 
-    def __init__(self, contract: Contract, *, dialect: Any = None, protocol: ClientProtocol | None = None) -> None:
+    def __init__(self, contract: Contract, *, dialect: Dialect | None = None, protocol: ClientProtocol | None = None) -> None:
         self._contract = contract
-        self.dialect = dialect  # the server-side wire protocol (wan26core.dialect.Dialect), for the mock
+        #: the server-side wire protocol, for the mock
+        self.dialect: Dialect | None = dialect
         #: the client-side wire protocol (sans-IO) the runtime uses to run jobs
         self.protocol: ClientProtocol = protocol or ContractClientProtocol(contract)
 
