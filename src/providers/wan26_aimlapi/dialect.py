@@ -12,12 +12,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from wan26core import Contract, NativeError, Violation, builtin_contract
-from wan26core.dialect import (
+from wan26core.plugin import (
+    Contract,
     JobSnapshot,
     MockRequest,
     MockResponse,
+    NativeError,
     Route,
+    Violation,
+    builtin_contract,
     credential,
     is_json,
     json_body,

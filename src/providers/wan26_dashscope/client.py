@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wan26core.errors import NativeError
-from wan26core.protocol import ContractClientProtocol, VideoResult
+from wan26core.plugin import ContractClientProtocol, NativeError, VideoResult
 
 __all__ = ["DashscopeClientProtocol"]
 

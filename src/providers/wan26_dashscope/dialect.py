@@ -13,20 +13,23 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wan26core import Contract, NativeError, Violation, builtin_contract
-from wan26core.dialect import (
+from wan26core.plugin import (
+    Contract,
     JobSnapshot,
     MockRequest,
     MockResponse,
+    NativeError,
     Route,
+    Violation,
+    builtin_contract,
     credential,
+    get_path,
     is_json,
     json_body,
     request_id_of,
     select_by_model,
     wire_path,
 )
-from wan26core.references import get_path
 
 __all__ = ["DIALECT", "DashScopeDialect"]
 

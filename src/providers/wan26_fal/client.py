@@ -10,8 +10,18 @@ import os
 from collections.abc import Generator
 from typing import Any
 
-from wan26core.errors import MalformedResponseError, NativeError
-from wan26core.protocol import ContractClientProtocol, HttpCall, HttpReply, JobRef, JobState, JobStatus, VideoResult, error_for
+from wan26core.plugin import (
+    ContractClientProtocol,
+    HttpCall,
+    HttpReply,
+    JobRef,
+    JobState,
+    JobStatus,
+    MalformedResponseError,
+    NativeError,
+    VideoResult,
+    error_for,
+)
 
 __all__ = ["FalClientProtocol"]
 
@@ -87,7 +97,7 @@ class FalClientProtocol(ContractClientProtocol):
         The REST host is ``WAN26_FAL_REST_URL``, else the queue base URL when it was redirected (the
         mock serves both), else ``https://rest.fal.ai``.
         """
-        from wan26core.runtime import RetryPolicy, send_op  # the HTTP runtime, only when a file is uploaded
+        from wan26core.plugin import RetryPolicy, send_op  # the HTTP runtime, only when a file is uploaded
 
         rest = os.environ.get("WAN26_FAL_REST_URL") or (base_url if base_url != self.contract.transport["base_url"] else REST_URL)
         token_call = HttpCall(

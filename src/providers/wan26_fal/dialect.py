@@ -33,13 +33,16 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
 
-from wan26core import Contract, NativeError, Violation, builtin_contract
-from wan26core.dialect import (
+from wan26core.plugin import (
+    Contract,
     JobSnapshot,
     MockRequest,
     MockResponse,
+    NativeError,
     Route,
     StreamEvent,
+    Violation,
+    builtin_contract,
     credential,
     json_body,
     select_by_path,

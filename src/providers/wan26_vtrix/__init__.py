@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from wan26core import ContractProvider, Provider, builtin_contract, hookimpl
+from wan26core.plugin import ContractProvider, Provider, builtin_contract, hookimpl
 
 from .client import VtrixClientProtocol
 from .dialect import DIALECT

@@ -12,8 +12,20 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wan26core import Contract, NativeError, Violation, builtin_contract
-from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, is_json, json_body, select_by_model
+from wan26core.plugin import (
+    Contract,
+    JobSnapshot,
+    MockRequest,
+    MockResponse,
+    NativeError,
+    Route,
+    Violation,
+    builtin_contract,
+    credential,
+    is_json,
+    json_body,
+    select_by_model,
+)
 
 __all__ = ["DIALECT", "VtrixDialect"]
 

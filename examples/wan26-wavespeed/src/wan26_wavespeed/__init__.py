@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from wan26core import ContractProvider, Provider, hookimpl
+from wan26core.plugin import ContractProvider, Provider, hookimpl
 
 from .client import WaveSpeedClientProtocol
 from .contracts import load_contract

@@ -12,8 +12,17 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from wan26core import Contract, NativeError, Violation
-from wan26core.dialect import JobSnapshot, MockRequest, MockResponse, Route, credential, select_by_path
+from wan26core.plugin import (
+    Contract,
+    JobSnapshot,
+    MockRequest,
+    MockResponse,
+    NativeError,
+    Route,
+    Violation,
+    credential,
+    select_by_path,
+)
 
 from .contracts import load_contract
 

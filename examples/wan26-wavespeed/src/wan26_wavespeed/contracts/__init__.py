@@ -6,7 +6,7 @@ import json
 from functools import cache
 from importlib import resources
 
-from wan26core import Contract, PluginError
+from wan26core.plugin import Contract, PluginError
 
 __all__ = ["load_contract"]
 
