@@ -45,14 +45,15 @@ PLUGIN_NAMES = {
     # the effect vocabulary
     "Op", "RetryPolicy", "send_op",
     # the mock side
-    "Dialect", "StreamingDialect", "WebhookDialect",
+    "Dialect", "StreamingDialect", "WebhookDialect", "WebhookSigner", "StorageDialect", "UploadStorage", "MockStream",
+    "file_chunks",
     "JobSnapshot", "MockRequest", "MockResponse", "Route", "StreamEvent",
     "Video", "credential", "is_json", "json_body", "request_id_of", "stable_request_id", "select_by_model", "select_by_path",
     "wire_location", "wire_path",
     # errors
     "NativeError", "Violation", "Wan26Error", "ValidationError", "PluginError", "ProviderError", "AuthenticationError",
     "PermissionDeniedError", "RateLimitError", "JobNotFoundError", "MalformedResponseError", "GenerationFailedError",
-    "ContentPolicyError", "TransportError"
+    "ContentPolicyError", "TransportError", "MissingExtraError", "WebhookVerificationError",
 }  # fmt: skip
 
 

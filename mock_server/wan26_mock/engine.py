@@ -35,10 +35,13 @@ from wan26core.dialect import (
     JobSnapshot,
     MockRequest,
     MockResponse,
+    StorageDialect,
     StreamEvent,
     StreamingDialect,
+    UploadStorage,
     Video,
     WebhookDialect,
+    WebhookSigner,
     is_json,
     json_body,
 )
@@ -53,14 +56,14 @@ from .journal import MAX_BODY as JOURNAL_MAX_BODY
 from .journal import Journal
 from .limits import DEFAULT_MAX_JOBS
 from .outputs import OutputsClosed, OutputShape, OutputStore, bounded_shape
-from .storage import DEFAULT_CAP, TOKEN_PATH, FalStorage
 from .streams import MockStream, aborted, status_events
 from .wakeups import Notifier, WatchedClock
-from .webhooks import USER_AGENT, WebhookDispatcher, WebhookSigner, refusal, retry_delays
+from .webhooks import USER_AGENT, WebhookDispatcher, refusal, retry_delays
 
 __all__ = ["ADMIN_PREFIX", "Engine"]
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_CAP = 2 * 1024**3  # what the storage routes keep, in all
 MAX_UPLOAD_BYTES = 128 * 1024 * 1024  # one storage request (fal-client sends up to 100 MB in one POST)
 KEEPALIVE_S = 15.0  # when a contract's stream route does not say
 FAST_WEBHOOK_WINDOW = 1 / 1000  # the fast profile compresses a provider's webhook retry window a thousandfold
@@ -106,7 +109,7 @@ class Engine:
         self.dialects: dict[str, Dialect] = {}
         self.contracts: dict[str, dict[str, Contract]] = {}
         for provider_id, provider in providers.items():
-            dialect = getattr(provider, "dialect", None)
+            dialect = provider.dialect
             if dialect is None:
                 continue
             self.dialects.setdefault(dialect.provider, dialect)
@@ -127,32 +130,30 @@ class Engine:
         self.faults = FaultQueue()
         self.outputs = OutputStore(Path(output_dir) if output_dir is not None else default_output_dir())
         self.stream_keepalive = stream_keepalive
-        self.signer = WebhookSigner()
+        #: each webhook dialect's signer, by the provider part of the ids (its keys made here, one set per engine)
+        self.signers: dict[str, WebhookSigner] = {
+            name: dialect.webhook_signer() for name, dialect in self.dialects.items() if isinstance(dialect, WebhookDialect)
+        }
+        self._family = {provider_id: name for name, served in self.contracts.items() for provider_id in served}
         self.webhooks = WebhookDispatcher(
             clock=self.clock,
             notifier=self.notifier,
-            signer=self.signer,
+            signer_for=lambda provider_id: self.signers[self._family[provider_id]],
             user_id=webhook_user_id,
             ends_at=self._job_ends_at,
             build=self._webhook_body,
         )
+        #: the path of each signing provider's published JWKS (its contracts' ``transport.webhook.jwks_url``)
         self._jwks_paths = {
-            urlsplit(str(hook["jwks_url"])).path
-            for c in self.contracts.values()
-            for contract in c.values()
+            urlsplit(str(hook["jwks_url"])).path: signer
+            for name, signer in self.signers.items()
+            for contract in self.contracts[name].values()
             if (hook := contract.transport.get("webhook")) and hook.get("jwks_url")
         }
-        # fal's storage protocol, for the provider whose contract names its token route
-        self._storage_dialect = next(
-            (
-                self.dialects[provider]
-                for provider, c in self.contracts.items()
-                for contract in c.values()
-                if contract.transport["routes"].get("upload", {}).get("path") == TOKEN_PATH
-            ),
-            None,
-        )
-        self.storage = FalStorage(cap_bytes=upload_cap_bytes) if self._storage_dialect is not None else None
+        # the file uploads of the (first) dialect that takes them
+        storing = [d for d in self.dialects.values() if isinstance(d, StorageDialect)]
+        self._storage_dialect: Dialect | None = storing[0] if storing else None
+        self.storage: UploadStorage | None = storing[0].upload_storage(cap_bytes=upload_cap_bytes) if storing else None
         self.admin = AdminApi(self)
         #: (host, port) pairs the mock listens on (the server adds them): webhooks are never sent there
         self.own_addresses: set[tuple[str, int]] = set()
@@ -205,7 +206,8 @@ class Engine:
                 action = "upload"
                 response = MockResponse(413, {"detail": f"the body ({size} bytes) is over {MAX_UPLOAD_BYTES} bytes"})
             elif request.path in self._jwks_paths and request.method.upper() == "GET":
-                action, response = "jwks", MockResponse(200, self.signer.jwks(), {"cache-control": "max-age=3600"})
+                jwks = self._jwks_paths[request.path].jwks()
+                action, response = "jwks", MockResponse(200, jwks, {"cache-control": "max-age=3600"})
             elif match is None and self.storage is not None and self.storage.handles(request.path):
                 action = "upload"
                 response, fault = await self._storage(request)

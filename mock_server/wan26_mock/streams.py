@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 
-import anyio
 import httpx
 
-from wan26core.dialect import MockResponse, StreamEvent
+from wan26core.dialect import MockStream, StreamEvent, file_chunks
 
 from .wakeups import Notifier, WatchedClock
 
 __all__ = ["ConnectionAborted", "MockStream", "aborted", "file_chunks", "status_events"]
 
 _WAKE_MARGIN_S = 0.001  # wake just after a change is due, so that the next snapshot shows it
-_CHUNK = 256 * 1024
 
 
 class ConnectionAborted(httpx.RemoteProtocolError):
@@ -32,15 +28,6 @@ class ConnectionAborted(httpx.RemoteProtocolError):
     message (httpx: ``RemoteProtocolError``); in process the exception reaches the client as it is, an
     ``httpx.TransportError`` like the one a real reset produces.
     """
-
-
-@dataclass(frozen=True)
-class MockStream(MockResponse):
-    """A response sent in pieces: ``body`` is an ``AsyncIterator[bytes]``."""
-
-    def chunks(self) -> AsyncIterator[bytes]:
-        body: AsyncIterator[bytes] = self.body
-        return body
 
 
 async def status_events(
@@ -82,11 +69,3 @@ async def aborted() -> AsyncIterator[bytes]:
     for _ in ():  # an async generator that never yields
         yield b""
     raise ConnectionAborted("wan26 mock: the connection was reset (connection_reset fault)")
-
-
-async def file_chunks(path: Path, size: int = _CHUNK) -> AsyncIterator[bytes]:
-    """A file's bytes, read off the event loop."""
-    handle = await anyio.open_file(path, "rb")
-    async with handle:
-        while chunk := await handle.read(size):
-            yield chunk

@@ -1,11 +1,8 @@
 """Webhooks: signed POSTs to the URL a job was submitted with, retried with backoff, visible in the admin API.
 
-Signing follows fal's documented scheme (https://docs.fal.ai/model-apis/model-endpoints/webhooks,
-"Verifying your webhook"): the headers ``X-Fal-Webhook-Request-Id``, ``-User-Id``, ``-Timestamp``
-(unix seconds, wall clock) and ``-Signature``, the hex ED25519 signature of
-``{request_id}\\n{user_id}\\n{timestamp}\\n{hex sha256 of the raw body}``. The public key is published as a
-JWKS (``kty`` OKP, ``crv`` Ed25519, base64url ``x``) at ``/.well-known/jwks.json``, the path of fal's
-``https://rest.alpha.fal.ai/.well-known/jwks.json``. Each engine signs with its own key, made at start.
+Signing is the provider's: each webhook dialect gives the engine a signer
+(:class:`wan26core.dialect.WebhookSigner`, from ``webhook_signer()``), whose public keys the engine serves at the
+path of the contract's ``transport.webhook.jwks_url``. Each engine signs with its own keys, made at start.
 
 Delivery: one background task per event loop, started lazily by the engine, sleeps until the next
 delivery is due on the virtual clock (or a clock jump, a new webhook or a cancellation wakes it).
@@ -24,8 +21,6 @@ webhook carries :data:`USER_AGENT`, which the engine refuses to serve, for the a
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import heapq
 import ipaddress
 import itertools
@@ -39,19 +34,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import anyio
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from wan26core.dialect import WebhookSigner
 
 from .journal import redact_query
 from .wakeups import Notifier, WatchedClock
 
-__all__ = ["USER_AGENT", "Delivery", "WebhookDispatcher", "WebhookSigner", "refusal", "retry_delays", "signed_message"]
+__all__ = ["USER_AGENT", "Delivery", "WebhookDispatcher", "refusal", "retry_delays"]
 
 TOPIC = "webhooks"
-REQUEST_ID = "X-Fal-Webhook-Request-Id"
-USER_ID = "X-Fal-Webhook-User-Id"
-TIMESTAMP = "X-Fal-Webhook-Timestamp"
-SIGNATURE = "X-Fal-Webhook-Signature"
 State = Literal["waiting", "due", "sending", "delivered", "failed"]
 USER_AGENT = "wan26-mock-webhooks"
 MAX_RETRIES = 10
@@ -96,38 +87,6 @@ def _local(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback or address.is_unspecified
-
-
-def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
-    """The bytes a fal webhook signature covers."""
-    return "\n".join([request_id, user_id, timestamp, hashlib.sha256(body).hexdigest()]).encode()
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class WebhookSigner:
-    """An ED25519 key of this mock process, its JWKS and fal's signature headers."""
-
-    def __init__(self, key: Ed25519PrivateKey | None = None) -> None:
-        self._key = key or Ed25519PrivateKey.generate()
-        raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self._x = _b64url(raw)
-        # RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order, no whitespace
-        canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": self._x}, separators=(",", ":"), sort_keys=True)
-        self.kid = _b64url(hashlib.sha256(canonical.encode()).digest())
-
-    def __repr__(self) -> str:
-        return f"<WebhookSigner kid={self.kid}>"  # never the private key
-
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": self._x, "kid": self.kid, "use": "sig", "alg": "EdDSA"}]}
-
-    def sign(self, request_id: str, user_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-        stamp = str(timestamp)
-        signature = self._key.sign(signed_message(request_id, user_id, stamp, body)).hex()
-        return {REQUEST_ID: request_id, USER_ID: user_id, TIMESTAMP: stamp, SIGNATURE: signature}
 
 
 def retry_delays(retries: int, window_s: float) -> list[float]:
@@ -181,7 +140,7 @@ class WebhookDispatcher:
         *,
         clock: WatchedClock,
         notifier: Notifier,
-        signer: WebhookSigner,
+        signer_for: Callable[[str], WebhookSigner],
         user_id: str,
         ends_at: Callable[[str], float | None],
         build: Callable[[str], Awaitable[bytes]],
@@ -189,7 +148,7 @@ class WebhookDispatcher:
     ) -> None:
         self.clock = clock
         self.notifier = notifier
-        self.signer = signer
+        self._signer_for = signer_for  # provider id -> the signer of its provider
         self.user_id = user_id
         self._ends_at = ends_at  # request id -> when its job ends (virtual), None while it may not
         self._build = build  # request id -> the payload bytes
@@ -303,7 +262,7 @@ class WebhookDispatcher:
             headers = {
                 "content-type": "application/json",
                 "user-agent": USER_AGENT,
-                **self.signer.sign(delivery.request_id, self.user_id, int(sent_at), delivery.body),
+                **self._signer_for(delivery.provider).sign(delivery.request_id, self.user_id, int(sent_at), delivery.body),
             }
             async with self._slots:
                 with anyio.fail_after(timeout):  # all of it: a receiver that drips its answer is cut off too

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         ValidationError,
         Violation,
         Wan26Error,
+        WebhookVerificationError,
     )
     from .hookspecs import hookimpl
     from .journal import JobRecord, Journal
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from .request import GenerationRequest, Reference
     from .runtime import RetryPolicy
     from .validation import Report, check, validate
-    from .webhooks import WebhookVerificationError, verify_webhook
+    from .webhooks import verify_webhook
 
 __version__ = "0.1.0"
 
@@ -107,7 +108,7 @@ _LAZY: dict[str, str] = {
     "Report": "validation",
     "check": "validation",
     "validate": "validation",
-    "WebhookVerificationError": "webhooks",
+    "WebhookVerificationError": "errors",
     "verify_webhook": "webhooks",
 }
 

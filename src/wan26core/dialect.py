@@ -11,8 +11,9 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from .contract import Contract
@@ -25,12 +26,17 @@ __all__ = [
     "JobSnapshot",
     "MockRequest",
     "MockResponse",
+    "MockStream",
     "Route",
+    "StorageDialect",
     "StreamEvent",
     "StreamingDialect",
+    "UploadStorage",
     "Video",
     "WebhookDialect",
+    "WebhookSigner",
     "credential",
+    "file_chunks",
     "is_json",
     "json_body",
     "request_id_of",
@@ -77,6 +83,25 @@ class Route:
     method: str
     path: str
     action: Action
+
+
+@dataclass(frozen=True)
+class MockStream(MockResponse):
+    """A response sent in pieces: ``body`` is an ``AsyncIterator[bytes]`` (a download, a status stream)."""
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        body: AsyncIterator[bytes] = self.body
+        return body
+
+
+async def file_chunks(path: Path, size: int = 256 * 1024) -> AsyncIterator[bytes]:
+    """A file's bytes, read off the event loop (the body of a :class:`MockStream` that downloads a file)."""
+    import anyio
+
+    handle = await anyio.open_file(path, "rb")
+    async with handle:
+        while chunk := await handle.read(size):
+            yield chunk
 
 
 @dataclass(frozen=True)
@@ -202,12 +227,56 @@ class StreamingDialect(Protocol):
         ...
 
 
+class WebhookSigner(Protocol):
+    """Signs a provider's webhooks the way the provider does, with a key it publishes as a JWKS."""
+
+    def jwks(self) -> dict[str, Any]:
+        """The public keys, served at the path of the contract's ``transport.webhook.jwks_url``."""
+        ...
+
+    def sign(self, request_id: str, user_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+        """The headers that sign ``body`` (``timestamp``: unix seconds, wall clock)."""
+        ...
+
+
+class UploadStorage(Protocol):
+    """A provider's file-upload API, served by the mock (files kept on disk, at most ``cap_bytes`` in all)."""
+
+    def handles(self, path: str) -> bool:
+        """Whether ``path`` is one of its routes (it is asked only about paths no dialect route matches)."""
+        ...
+
+    async def handle(self, request: MockRequest, authenticate: Callable[[MockRequest], MockResponse | None]) -> MockResponse:
+        """The answer to one storage request; ``authenticate`` is the dialect's check of the provider key."""
+        ...
+
+    def used_bytes(self) -> int: ...
+
+    def clear(self) -> None:
+        """Forget every file (the admin reset)."""
+        ...
+
+
+@runtime_checkable
+class StorageDialect(Protocol):
+    """Optional: a dialect whose provider takes file uploads (the engine routes them to its storage)."""
+
+    def upload_storage(self, *, cap_bytes: int) -> UploadStorage:
+        """A new, empty storage (one per mock engine)."""
+        ...
+
+
 @runtime_checkable
 class WebhookDialect(Protocol):
-    """Optional: a dialect that notifies a URL given at submit when a job ends (the engine delivers and signs)."""
+    """Optional: a dialect that notifies a URL given at submit when a job ends (the engine delivers, the dialect's
+    signer signs)."""
 
     def webhook(self, request: MockRequest, job: JobSnapshot, result: MockResponse) -> Any:
         """The JSON payload POSTed for a finished ``job``; ``result`` is the dialect's own answer to its result route."""
+        ...
+
+    def webhook_signer(self) -> WebhookSigner:
+        """A new signer (one per mock engine, so each has its own key)."""
         ...
 
 

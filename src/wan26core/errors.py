@@ -33,6 +33,7 @@ __all__ = [
     "ValidationError",
     "Violation",
     "Wan26Error",
+    "WebhookVerificationError",
 ]
 
 
@@ -241,3 +242,7 @@ class DownloadError(Wan26Error):
     def __init__(self, message: str, *, retryable: bool = False, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retryable = retryable
+
+
+class WebhookVerificationError(Wan26Error):
+    """The webhook is not provably from the provider: missing headers, stale timestamp or a bad signature."""

@@ -1,9 +1,10 @@
-"""Verifying fal's webhook signatures (ED25519 over the request id, user id, timestamp and body hash).
+"""Verifying a provider's signed webhooks, through the plugin that knows how it signs them.
 
-fal signs ``{request_id}\\n{user_id}\\n{timestamp}\\n{hex sha256 of the raw body}`` and sends the hex
-signature in ``X-Fal-Webhook-Signature``; its public keys are a JWKS at
-``https://rest.alpha.fal.ai/.well-known/jwks.json`` (fal docs, "Verifying your webhook"; the fal
-contracts' ``transport.webhook``). Needs the ``[webhooks]`` extra (``cryptography``).
+The core knows no signing scheme: a provider whose client protocol has a ``verify_webhook`` method
+(:class:`WebhookVerifier`; today ``wan26_fal``'s) verifies its own webhooks, and its contracts name the JWKS it
+publishes (``transport.webhook.jwks_url``). :func:`verify_webhook` and :func:`fetch_jwks` find that plugin in the
+installed ones; name it with ``provider=`` when several can verify. Needs the ``[webhooks]`` extra
+(``cryptography``).
 
 >>> jwks = fetch_jwks()                                             # doctest: +SKIP
 >>> payload = verify_webhook(request.headers, await request.body(), jwks)  # doctest: +SKIP
@@ -11,30 +12,71 @@ contracts' ``transport.webhook``). Needs the ``[webhooks]`` extra (``cryptograph
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from .errors import MissingExtraError, Wan26Error
+from .errors import PluginError, WebhookVerificationError
+from .plugins import default_registry
+from .provider import Provider
 
-__all__ = ["FAL_JWKS_URL", "WebhookVerificationError", "fetch_jwks", "verify_webhook"]
-
-FAL_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
-HEADERS = ("x-fal-webhook-request-id", "x-fal-webhook-user-id", "x-fal-webhook-timestamp", "x-fal-webhook-signature")
-
-
-class WebhookVerificationError(Wan26Error):
-    """The webhook is not provably from the provider: missing headers, stale timestamp or a bad signature."""
+__all__ = ["WebhookVerificationError", "WebhookVerifier", "fetch_jwks", "verify_webhook"]
 
 
-def fetch_jwks(url: str = FAL_JWKS_URL, *, client: httpx.Client | None = None, timeout: float = 10.0) -> dict[str, Any]:
-    """Download a JWKS (fal's by default; the mock serves its own at ``/.well-known/jwks.json``)."""
+@runtime_checkable
+class WebhookVerifier(Protocol):
+    """Optional capability of a client protocol: check a webhook's signature and return its JSON payload."""
+
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, jwks: Mapping[str, Any], *, tolerance_s: float, now: float | None
+    ) -> Any: ...
+
+
+def _verifying(provider: str | None) -> Provider:
+    """The registered endpoint whose protocol verifies webhooks (of provider ``provider``, when named)."""
+    families: dict[str, Provider] = {}
+    for provider_id, endpoint in default_registry().providers().items():
+        family = provider_id.split("/")[0]
+        if isinstance(endpoint.protocol, WebhookVerifier) and provider in (None, family, provider_id):
+            families.setdefault(family, endpoint)
+    if len(families) == 1:
+        return next(iter(families.values()))
+    if not families:
+        raise PluginError(f"no installed provider verifies webhooks{f' for {provider!r}' if provider else ''}")
+    raise PluginError(f"several providers verify webhooks ({', '.join(sorted(families))}): name one with provider=")
+
+
+def verify_webhook(
+    headers: Mapping[str, str],
+    body: bytes,
+    jwks: Mapping[str, Any],
+    *,
+    tolerance_s: float = 300.0,
+    now: float | None = None,
+    provider: str | None = None,
+) -> Any:
+    """Check a webhook's signature against ``jwks`` and return its JSON payload.
+
+    Raises :class:`WebhookVerificationError` naming what failed; the timestamp must be within ``tolerance_s`` of
+    ``now`` (replay protection, five minutes by default). ``provider``: whose webhook it is (needed only when
+    several installed providers verify webhooks).
+    """
+    protocol = _verifying(provider).protocol
+    assert isinstance(protocol, WebhookVerifier)
+    return protocol.verify_webhook(headers, body, jwks, tolerance_s=tolerance_s, now=now)
+
+
+def fetch_jwks(
+    url: str | None = None, *, provider: str | None = None, client: httpx.Client | None = None, timeout: float = 10.0
+) -> dict[str, Any]:
+    """Download a JWKS: ``url``, else the one the verifying provider's contract names (the mock serves its own at
+    the same path)."""
+    if url is None:
+        hook = _verifying(provider).contract.transport.get("webhook") or {}
+        if not isinstance(hook.get("jwks_url"), str):
+            raise PluginError("the provider's contract names no JWKS (transport.webhook.jwks_url): pass url=")
+        url = str(hook["jwks_url"])
     http = client or httpx.Client(timeout=timeout)
     try:
         response = http.get(url)
@@ -48,54 +90,3 @@ def fetch_jwks(url: str = FAL_JWKS_URL, *, client: httpx.Client | None = None, t
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise WebhookVerificationError(f"{url} is not a JWKS (no 'keys' list)")
     return jwks
-
-
-def verify_webhook(
-    headers: Mapping[str, str],
-    body: bytes,
-    jwks: Mapping[str, Any],
-    *,
-    tolerance_s: float = 300.0,
-    now: float | None = None,
-) -> Any:
-    """Check a fal webhook's signature against ``jwks`` and return its JSON payload.
-
-    Raises :class:`WebhookVerificationError` naming what failed; the timestamp must be within
-    ``tolerance_s`` of ``now`` (replay protection, fal's recommended five minutes).
-    """
-    try:
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    except ImportError:
-        raise MissingExtraError("verifying webhooks needs the [webhooks] extra: pip install 'wan26[webhooks]'") from None
-    lower = {k.lower(): v for k, v in headers.items()}
-    missing = [h for h in HEADERS if not lower.get(h)]
-    if missing:
-        raise WebhookVerificationError(f"missing webhook header(s): {', '.join(missing)}")
-    request_id, user_id, timestamp, signature = (lower[h] for h in HEADERS)
-    try:
-        sent = float(timestamp)
-    except ValueError:
-        raise WebhookVerificationError(f"X-Fal-Webhook-Timestamp is not a number: {timestamp!r}") from None
-    current = time.time() if now is None else now
-    if abs(current - sent) > tolerance_s:
-        raise WebhookVerificationError(f"webhook timestamp is {current - sent:+.0f} s off (tolerance {tolerance_s:g} s)")
-    try:
-        signature_bytes = bytes.fromhex(signature)
-    except ValueError:
-        raise WebhookVerificationError("X-Fal-Webhook-Signature is not hex") from None
-    message = "\n".join([request_id, user_id, timestamp, hashlib.sha256(body).hexdigest()]).encode()
-    keys = [k for k in jwks.get("keys", []) if isinstance(k, dict) and k.get("kty") == "OKP" and k.get("crv") == "Ed25519"]
-    if not keys:
-        raise WebhookVerificationError("the JWKS has no Ed25519 key")
-    for key in keys:
-        try:
-            raw = base64.urlsafe_b64decode(str(key.get("x", "")) + "==")
-            Ed25519PublicKey.from_public_bytes(raw).verify(signature_bytes, message)
-        except (InvalidSignature, ValueError, binascii.Error):
-            continue
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError):
-            raise WebhookVerificationError("the webhook body is not JSON") from None
-    raise WebhookVerificationError("the webhook signature matches no key of the JWKS")

@@ -1,4 +1,8 @@
-"""verify_webhook accepts what the mock signs and refuses every kind of tampering; end to end over sockets."""
+"""verify_webhook accepts what the mock signs and refuses every kind of tampering; end to end over sockets.
+
+The signing scheme is fal's, written once in ``wan26_fal.webhooks``: the mock signs with its ``FalWebhookSigner`` (through
+the fal dialect's ``webhook_signer``) and ``wan26core.verify_webhook`` finds fal's verifier among the installed plugins.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+import wan26_fal
 from support import builtin_registry
+from wan26_fal.webhooks import FalWebhookSigner as WebhookSigner
 from wan26_mock.serve import running_server
-from wan26_mock.webhooks import WebhookSigner
+from wan26core import PluginError
 from wan26core.client import Client
 from wan26core.webhooks import WebhookVerificationError, fetch_jwks, verify_webhook
 
@@ -46,6 +52,22 @@ def test_tampering_is_refused_with_the_reason(signer: WebhookSigner, change: Any
     headers, body = change(signer.sign("r1", "u1", NOW, BODY), BODY)
     with pytest.raises(WebhookVerificationError, match=message):
         verify_webhook(headers, body, signer.jwks(), now=NOW)
+
+
+def test_the_core_alias_and_fal_s_own_verifier_agree(signer: WebhookSigner) -> None:
+    from wan26_fal.webhooks import verify_webhook as fal_verify
+
+    headers = signer.sign("r1", "u1", NOW, BODY)
+    assert verify_webhook(headers, BODY, signer.jwks(), now=NOW, provider="fal") == fal_verify(
+        headers, BODY, signer.jwks(), now=NOW
+    )
+    with pytest.raises(PluginError, match="no installed provider verifies webhooks for 'vtrix'"):
+        verify_webhook(headers, BODY, signer.jwks(), now=NOW, provider="vtrix")
+
+
+def test_the_mock_signs_with_the_fal_dialect_s_signer() -> None:
+    signer = wan26_fal.DIALECT.webhook_signer()
+    assert isinstance(signer, WebhookSigner) and signer.kid != wan26_fal.DIALECT.webhook_signer().kid  # a key each
 
 
 def test_another_key_is_refused(signer: WebhookSigner) -> None:

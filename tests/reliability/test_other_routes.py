@@ -1,6 +1,6 @@
 """Schemathesis against the mock routes the generated OpenAPI document leaves out (tests/contract_drift covers the
 provider routes): fal's storage protocol (tokens, initiate, uploads, multipart parts, objects), the webhook JWKS and
-the admin API. The document below is written from ``wan26_mock.storage`` and ``Engine._admin``; positive and negative
+the admin API. The document below is written from ``wan26_fal.storage`` and ``Engine._admin``; positive and negative
 data, no server errors. ``POST /scenarios`` is left out on purpose: a queued ``server_error`` is a 5xx asked for.
 """
 

@@ -7,7 +7,7 @@ Shapes: the fal contracts' examples and fal-client's parsing (``fal_client/clien
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import Any
 
 from wan26core.plugin import (
@@ -127,6 +127,14 @@ class FalClientProtocol(ContractClientProtocol):
         if not isinstance(url, str):
             raise MalformedResponseError("fal's upload answer has no access_url")
         return url
+
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, jwks: Mapping[str, Any], *, tolerance_s: float, now: float | None
+    ) -> Any:
+        """fal's webhook signature (:func:`wan26_fal.webhooks.verify_webhook`), for ``wan26core.verify_webhook``."""
+        from .webhooks import verify_webhook
+
+        return verify_webhook(headers, body, jwks, tolerance_s=tolerance_s, now=now)
 
     def native_error_of(self, body: Any, http_status: int | None) -> NativeError | None:
         if not isinstance(body, dict):

@@ -31,7 +31,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wan26core.plugin import (
     Contract,
@@ -48,6 +48,11 @@ from wan26core.plugin import (
     select_by_path,
     wire_location,
 )
+
+from .webhooks import FalWebhookSigner
+
+if TYPE_CHECKING:
+    from .storage import FalStorage
 
 __all__ = ["CANCELLED", "FalDialect"]
 
@@ -237,6 +242,14 @@ class FalDialect:
 
     def stream_keepalive(self, request: MockRequest) -> bytes:
         return _KEEPALIVE
+
+    def upload_storage(self, *, cap_bytes: int) -> FalStorage:
+        from .storage import FalStorage  # the mock's side only: anyio, files on disk
+
+        return FalStorage(cap_bytes=cap_bytes)
+
+    def webhook_signer(self) -> FalWebhookSigner:
+        return FalWebhookSigner()
 
     def webhook(self, request: MockRequest, job: JobSnapshot, result: MockResponse) -> dict[str, Any]:
         body: dict[str, Any] = {"request_id": job.id, "gateway_request_id": job.id}

@@ -1,5 +1,7 @@
 """fal's file storage, as the official clients upload to it, served by the mock; files kept on disk.
 
+The fal dialect hands one to each mock engine (``FalDialect.upload_storage``, the ``StorageDialect`` capability).
+
 Routes, as fal-client 1.0.3 (``fal_client/client.py``) and ``@fal-ai/client`` (``libs/client/src/storage.ts``)
 call them; the hosts are fal's, the paths are served here on whatever host the client was sent to:
 
@@ -34,9 +36,7 @@ from typing import Any
 
 import anyio
 
-from wan26core.dialect import MockRequest, MockResponse, credential, is_json, json_body
-
-from .streams import MockStream, file_chunks
+from wan26core.plugin import MockRequest, MockResponse, MockStream, credential, file_chunks, is_json, json_body
 
 __all__ = ["TOKEN_PATH", "FalStorage"]
 
