@@ -82,6 +82,7 @@ class _Route:
     action: str
     cacheable: bool  # the dialect's status/result answers may be reused while the job's phase holds
     request_ids: bool  # the dialect writes request ids: each request gets a fresh one (MockRequest.request_id)
+    trailing_slash: bool  # the provider answers its paths with a trailing slash too
 
 
 class Engine:
@@ -115,7 +116,15 @@ class Engine:
             self.dialects.setdefault(dialect.provider, dialect)
             self.contracts.setdefault(dialect.provider, {})[provider_id] = provider.contract
         self.routes = [
-            _Route(route.method.upper(), _compile(route.path), dialect, route.action, _cacheable(dialect), _ids(dialect))
+            _Route(
+                route.method.upper(),
+                _compile(route.path),
+                dialect,
+                route.action,
+                _cacheable(dialect),
+                _ids(dialect),
+                _trailing_slash(dialect),
+            )
             for dialect in self.dialects.values()
             for route in dialect.routes()
         ]
@@ -248,10 +257,12 @@ class Engine:
             found = route.pattern.fullmatch(path)
             if found:
                 return route, found.groupdict()
-        # a trailing slash is tolerated: dashscope's asyncio client polls ``/api/v1/tasks/{id}/``
-        # (dashscope/aigc/video_synthesis.py AioVideoSynthesis.wait) and the service answers it
-        if len(path) > 1 and path.endswith("/"):
-            return self._match(method, path.rstrip("/"))
+        if len(path) > 1 and path.endswith("/"):  # the routes of a dialect that tolerates a trailing slash
+            stripped = path.rstrip("/")
+            for route in routes:
+                found = route.pattern.fullmatch(stripped) if route.trailing_slash else None
+                if found:
+                    return route, found.groupdict()
         return None
 
     async def _dispatch(self, route: _Route, request: MockRequest) -> tuple[MockResponse, str | None, str | None, Fault | None]:
@@ -551,6 +562,12 @@ def _ids(dialect: Dialect) -> bool:
     """A dialect opts in with ``request_ids = True``: it writes the id of each request into its answers (drawing
     one costs a microsecond, which the status polls of the other dialects do not pay)."""
     return getattr(dialect, "request_ids", False) is True
+
+
+def _trailing_slash(dialect: Dialect) -> bool:
+    """A dialect opts in with ``trailing_slash = True``: its provider answers ``/path/`` as ``/path`` (a quirk of the
+    provider's, which an official client relies on)."""
+    return getattr(dialect, "trailing_slash", False) is True
 
 
 def _compile(template: str) -> re.Pattern[str]:

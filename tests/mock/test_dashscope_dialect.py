@@ -6,6 +6,7 @@ import copy
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import av
@@ -13,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import wan26_dashscope
+import wan26_fal
 from mockkit import CANARY, SCENARIO, advance, mock_client
 from wan26core.dialect import Dialect
 
@@ -286,3 +288,14 @@ def test_a_trailing_slash_reaches_the_task_as_the_asyncio_sdk_sends_it(client: T
     response = client.get(TASK.format(task_id) + "/", headers=AUTH)
     assert response.status_code == 200
     assert response.json()["output"]["task_id"] == task_id
+
+
+def test_only_a_dialect_that_says_so_answers_a_trailing_slash(tmp_path: Path) -> None:
+    """The trailing slash is DashScope's quirk (its dialect's ``trailing_slash``), not the engine's: beside it, fal's
+    status route with one is not found, while DashScope's still is."""
+
+    with mock_client(wan26_dashscope, wan26_fal, output_dir=tmp_path) as both:
+        fal = both.get("/wan/v2.6/requests/no-such-request/status/", headers={"Authorization": "Key k"})
+        assert fal.status_code == 404 and "no mock route" in fal.json()["detail"]
+        dashscope = both.get(TASK.format("no-such-task") + "/", headers=AUTH)
+        assert "no mock route" not in dashscope.text

@@ -48,6 +48,9 @@ class DashScopeDialect:
     cacheable = True
     #: every answer carries a request_id: the engine draws a fresh one per request (MockRequest.request_id)
     request_ids = True
+    #: the service answers ``/api/v1/tasks/{id}/`` as ``/api/v1/tasks/{id}``, and dashscope's asyncio client polls
+    #: that way (dashscope/aigc/video_synthesis.py ``AioVideoSynthesis.wait``)
+    trailing_slash = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "r2v-flash", "i2v")) -> None:
         self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}
