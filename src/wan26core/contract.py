@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NativeError, PluginError
+from .redaction import add_secret_names
 
 __all__ = ["Contract", "builtin_contract", "contract_problems", "contract_schema"]
 
@@ -78,6 +79,8 @@ class Contract:
             native = NativeError(entry["http_status"], entry["code"], entry["message"])
             for rule in entry.get("rules", ()):
                 self._by_rule.setdefault(rule, native)
+        auth = data.get("transport", {}).get("auth") or {}
+        add_secret_names(([str(auth["header"])] if auth.get("header") else []) + [str(v) for v in auth.get("env", ())])
 
     def __repr__(self) -> str:
         return f"<Contract {self.id} from {self.origin}>"

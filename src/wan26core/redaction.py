@@ -17,12 +17,12 @@ request journal — goes through these functions, so a signed-URL form is hidden
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
-__all__ = ["MASK", "redact", "redact_headers", "redact_text", "redact_url", "secret_name"]
+__all__ = ["MASK", "add_secret_names", "redact", "redact_headers", "redact_text", "redact_url", "secret_name"]
 
 MASK = "REDACTED"
 
@@ -43,7 +43,6 @@ _EXACT = frozenset(
         "cookie",
         "credential",
         "credentials",
-        "falkey",
         "expires",
         "policy",
         "keypairid",
@@ -61,7 +60,6 @@ _SUFFIXES = (
     "secretkey",
     "privatekey",
     "authkey",
-    "falkey",
     "token",
     "secret",
     "password",
@@ -79,11 +77,26 @@ _URL_PARTS = re.compile(r"(?is)^([a-z][a-z0-9+.-]*)://([^/?#]*)([^?#]*)(\?[^#]*)
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 
 
+#: names the loaded contracts declare as credentials (their ``transport.auth`` header and key variables, such as a
+#: provider's ``*_KEY`` that its client also takes as a parameter), normalized as in :data:`_EXACT`
+_DECLARED: frozenset[str] = frozenset()
+
+
+def add_secret_names(names: Iterable[str]) -> None:
+    """Count ``names`` as secrets from now on (each contract adds its auth header and key variables when loaded)."""
+    global _DECLARED
+    new = {_NON_ALNUM.sub("", name.lower()) for name in names} - _DECLARED - {""}
+    if new:
+        _DECLARED = _DECLARED | new
+        secret_name.cache_clear()
+        _secret_header.cache_clear()
+
+
 @lru_cache(maxsize=4096)
 def secret_name(name: str) -> bool:
     """Whether a query parameter, body field or header named ``name`` carries a secret."""
     norm = _NON_ALNUM.sub("", name.lower())
-    return norm in _EXACT or norm.endswith(_SUFFIXES) or norm.startswith(_PREFIXES)
+    return norm in _EXACT or norm in _DECLARED or norm.endswith(_SUFFIXES) or norm.startswith(_PREFIXES)
 
 
 @lru_cache(maxsize=1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -10,6 +11,7 @@ import pytest
 
 from wan26_mock.journal import redact_headers as mock_redact_headers
 from wan26_mock.journal import redact_query as mock_redact_query
+from wan26core.contract import Contract, builtin_contract
 from wan26core.errors import DownloadError, TransportError, ValidationError, Violation, Wan26Error
 from wan26core.journal import Journal
 from wan26core.protocol import HttpCall
@@ -94,6 +96,7 @@ def test_every_writer_hides_every_form(url: str, tmp_path: Path) -> None:
 
 
 def test_the_vocabulary_and_the_mask() -> None:
+    builtin_contract("fal/r2v")  # declares FAL_KEY, which fal-client also takes as a parameter
     for name in ("key", "api_key", "X-Api-Key", "token", "sig", "signature", "X-Goog-Credential", "fal_key", "Expires", "Policy"):
         assert secret_name(name), name
     for name in ("logs", "prompt", "seed", "storage_type", "alt", "state", "sv", "request_id", "token_type"):
@@ -104,3 +107,15 @@ def test_the_vocabulary_and_the_mask() -> None:
     }
     assert redact_url("https://x/v.mp4?logs=1") == "https://x/v.mp4?logs=1"
     assert redact_text("see https://x/y?token=abc.") == f"see https://x/y?token={MASK}."
+
+
+def test_a_contract_s_auth_section_adds_its_names_to_the_vocabulary() -> None:
+    """The core knows no provider's key names: a contract declares them (``transport.auth``) and they are secret once
+    it is loaded, in the client's writers and the mock's journal alike."""
+    assert not secret_name("acme_pass") and not secret_name("X-Acme-Pass")
+    data = copy.deepcopy(builtin_contract("vtrix/r2v").data)
+    data["transport"]["auth"] = {**data["transport"]["auth"], "header": "X-Acme-Pass", "env": ["ACME_PASS"]}
+    Contract(data)
+    assert secret_name("acme_pass") and secret_name("ACME-PASS")
+    assert mock_redact_headers({"X-Acme-Pass": S}) == {"X-Acme-Pass": MASK}
+    assert S not in repr(mock_redact_query({"acme_pass": S}))
