@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REQUEST = HERE.parent / "examples" / "requests" / "duet.json"
-HEAVY = ("httpx", "rich", "starlette", "uvicorn", "wan26_mock", "wan26core.runtime", "wan26core.client")
+HEAVY = ("httpx", "rich", "starlette", "uvicorn", "wan26_mock", "wan26core._runtime", "wan26core._client")
 FACTOR, SLACK_S = 2.0, 0.1
 
 

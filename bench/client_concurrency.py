@@ -110,8 +110,8 @@ def _http(pool: str) -> httpx.AsyncClient | None:
 
 
 async def run_client(base_url: str, jobs: int, journal_dir: Path | None, pool: str) -> dict[str, Any]:
-    from wan26core.cli_jobs import EMBEDDED_TIME_SCALE
-    from wan26core.client import AsyncClient
+    from wan26core import AsyncClient
+    from wan26core.cli._jobs import EMBEDDED_TIME_SCALE
 
     kinds: dict[str, int] = {}
 

@@ -2,7 +2,7 @@
 
 Starts the real mock in a process of its own (``--profile realistic``, compressed by ``--time-scale``) and runs N jobs per
 provider (fal/r2v-flash, aimlapi/r2v, vtrix/r2v, dashscope/r2v), one provider at a time, twice: through
-``wan26core.AsyncClient`` (the status stream where the provider has one, else ``wan26core.runtime.PollSchedule``,
+``wan26core.AsyncClient`` (the status stream where the provider has one, else ``wan26core._runtime.PollSchedule``,
 compressed the same way), then through a small loop doing what the official client does by default (its sleeps
 compressed the same way):
 
@@ -47,11 +47,10 @@ from urllib.parse import urlsplit
 import httpx
 from _common import emit, percentile, start_server, table
 
-from wan26core import GenerationRequest, get_provider
-from wan26core.client import AsyncClient
-from wan26core.journal import Journal
-from wan26core.protocol import ClientProtocol, ContractClientProtocol, HttpReply, JobRef, JobStatus
-from wan26core.runtime import PollSchedule
+from wan26core import AsyncClient, GenerationRequest, get_provider
+from wan26core._journal import Journal
+from wan26core._protocol import ClientProtocol, ContractClientProtocol, HttpReply, JobRef, JobStatus
+from wan26core._runtime import PollSchedule
 
 PROVIDERS = ("fal/r2v-flash", "aimlapi/r2v", "vtrix/r2v", "dashscope/r2v")
 REQUEST = {

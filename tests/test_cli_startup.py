@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("httpx", "rich", "starlette", "uvicorn", "wan26_mock", "wan26core.runtime", "wan26core.client")
+HEAVY = ("httpx", "rich", "starlette", "uvicorn", "wan26_mock", "wan26core._runtime", "wan26core._client")
 
 
 def imported_by(*argv: str) -> set[str]:

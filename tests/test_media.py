@@ -1,4 +1,4 @@
-"""Local media probing (``wan26core.media``) and its use by ``validate(..., probe=True)``.
+"""Local media probing (``wan26core._media``) and its use by ``validate(..., probe=True)``.
 
 Every file is made on the fly in ``tmp_path`` with Pillow (images) or PyAV (video, audio): images sit
 around the contract's bounds only where a bound is under test, and videos are ~1 s at 320x240. Remote
@@ -20,7 +20,7 @@ import respx
 from PIL import Image
 
 import wan26core
-from wan26core.media import MediaInfo, probe_bytes, probe_file, probe_url
+from wan26core._media import MediaInfo, probe_bytes, probe_file, probe_url
 
 CONTRACT = wan26core.builtin_contract("fal/r2v-flash")
 GARBAGE = b"\x00\x01not media at all\xff\xfe" * 64

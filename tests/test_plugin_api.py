@@ -106,11 +106,11 @@ def test_a_plugin_package_imports_the_core_only_through_the_plugin_api(package: 
 @pytest.mark.parametrize(
     "source",
     [
-        "from wan26core.runtime import send_op",
-        "import wan26core.protocol",
+        "from wan26core._runtime import send_op",
+        "import wan26core._protocol",
         "from wan26core import Contract",
-        "def f():\n    from wan26core.references import get_path\n",
-        "if True:\n    import wan26core.dialect as d\n",
+        "def f():\n    from wan26core._rules.references import get_path\n",
+        "if True:\n    import wan26core._dialect as d\n",
     ],
 )
 def test_the_import_check_sees_every_way_to_reach_an_internal(source: str) -> None:
@@ -119,3 +119,27 @@ def test_the_import_check_sees_every_way_to_reach_an_internal(source: str) -> No
 
 def test_the_import_check_accepts_the_plugin_api() -> None:
     assert core_imports("from wan26core.plugin import Contract\nfrom . import dialect\nimport json") == ["wan26core.plugin"]
+
+
+#: the modules and packages of wan26core a user or a plugin may import; every other module's name starts with "_"
+PUBLIC_MODULES = {
+    "wan26core",
+    "wan26core.__main__",  # python -m wan26core
+    "wan26core.plugin",  # the plugin API
+    "wan26core.webhooks",  # verify_webhook, fetch_jwks
+    "wan26core.cli",  # the wan26 command (its entry point)
+    "wan26core.drift",  # contract tooling: a package of private modules
+    "wan26core.testing",  # the pytest plugin and the conformance kit
+}
+
+
+def test_every_other_core_module_is_private_by_name() -> None:
+    root = ROOT / "src" / "wan26core"
+    public = set()
+    for path in root.rglob("*.py"):
+        parts = ("wan26core", *path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not any(part.startswith("_") and part != "__main__" for part in parts):
+            public.add(".".join(parts))
+    assert {m for m in public if not m.startswith("wan26core.testing.")} == PUBLIC_MODULES

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from support import CONTRACTS, I2V, PROVIDERS, R2V, SIZE_TABLE, valid_requests
 from wan26core import GenerationRequest, Reference, ValidationError, validate
-from wan26core.validation import OPTION_FIELDS
+from wan26core._rules.validation import OPTION_FIELDS
 
 ALL = sorted(CONTRACTS)
 

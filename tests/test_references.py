@@ -6,7 +6,7 @@ import pytest
 
 from support import CONTRACTS, PROVIDERS
 from wan26core import GenerationRequest, Reference, bind_references, parse_prompt, read_back
-from wan26core.references import Token
+from wan26core._rules.references import Token
 
 ALICE = Reference("alice", "https://media.example/alice.png", "image")
 BOB = Reference("bob", "https://media.example/bob.mp4", "video")

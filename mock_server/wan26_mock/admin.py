@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wan26core.dialect import MockRequest, MockResponse, is_json, json_body
+from wan26core._dialect import MockRequest, MockResponse, is_json, json_body
 
 from .faults import SCENARIOS, ScenarioError, read_scenario
 from .limits import DEFAULT_PAGE_SIZE, MAX_ADVANCE_S, MAX_PAGE_SIZE, MAX_SCENARIO_COUNT, BadNumber, check_number
@@ -73,7 +73,7 @@ class AdminApi:
     # --- the routes -------------------------------------------------------------------------------
     def openapi(self, request: MockRequest, body: dict[str, Any]) -> MockResponse:
         """The provider routes, generated from the contracts."""
-        from wan26core.openapi import openapi_document
+        from wan26core.drift._openapi import openapi_document
 
         engine = self.engine
         return MockResponse(200, openapi_document(engine.dialects, engine.contracts, server_url=request.base_url))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from wan26core.dialect import MockResponse
+from wan26core._dialect import MockResponse
 
 __all__ = ["EncodedResponse", "IdSpots", "Wire", "encoded", "id_spots", "reissued", "to_wire"]
 

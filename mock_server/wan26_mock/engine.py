@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wan26core import Contract, NativeError, Registry, Violation, default_registry
-from wan26core.dialect import (
+from wan26core._dialect import (
     Dialect,
     JobSnapshot,
     MockRequest,
@@ -45,7 +45,7 @@ from wan26core.dialect import (
     is_json,
     json_body,
 )
-from wan26core.wire import check_wire
+from wan26core._rules.wire import check_wire
 
 from .admin import ADMIN_PREFIX, AdminApi
 from .encoding import EncodedResponse, encoded, id_spots, reissued

@@ -1,6 +1,6 @@
 """Request ids the engine draws for the dialects: a fresh UUID per request, as real providers give.
 
-Dialects are pure, so the randomness lives here: :class:`~wan26core.dialect.MockRequest` carries the id drawn
+Dialects are pure, so the randomness lives here: :class:`~wan26core._dialect.MockRequest` carries the id drawn
 for it. A seeded engine draws a reproducible sequence (the same ids in the same order on every run, again after
 a reset), an unseeded one a random sequence.
 """

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from wan26core import Contract, GenerationRequest, NativeError, estimate_cost
-from wan26core.dialect import JobSnapshot, Video
+from wan26core._dialect import JobSnapshot, Video
 
 from .digests import compact_request, compact_value
 from .limits import DEFAULT_MAX_JOBS

@@ -25,8 +25,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from wan26core.redaction import MASK, redact_text, secret_name
-from wan26core.redaction import redact_headers as _redact_headers
+from wan26core._redaction import MASK, redact_text, secret_name
+from wan26core._redaction import redact_headers as _redact_headers
 
 from .digests import compact_json_bytes
 
@@ -37,7 +37,7 @@ _SHARED_LIMIT = 4096  # distinct request parts and paths kept for sharing (then 
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The project's one header redaction (:mod:`wan26core.redaction`): ``Key REDACTED``."""
+    """The project's one header redaction (:mod:`wan26core._redaction`): ``Key REDACTED``."""
     return _redact_headers(headers)
 
 

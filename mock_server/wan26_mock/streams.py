@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 
-from wan26core.dialect import MockStream, StreamEvent, file_chunks
+from wan26core._dialect import MockStream, StreamEvent, file_chunks
 
 from .wakeups import Notifier, WatchedClock
 

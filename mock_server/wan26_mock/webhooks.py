@@ -1,7 +1,7 @@
 """Webhooks: signed POSTs to the URL a job was submitted with, retried with backoff, visible in the admin API.
 
 Signing is the provider's: each webhook dialect gives the engine a signer
-(:class:`wan26core.dialect.WebhookSigner`, from ``webhook_signer()``), whose public keys the engine serves at the
+(:class:`wan26core._dialect.WebhookSigner`, from ``webhook_signer()``), whose public keys the engine serves at the
 path of the contract's ``transport.webhook.jwks_url``. Each engine signs with its own keys, made at start.
 
 Delivery: one background task per event loop, started lazily by the engine, sleeps until the next
@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import anyio
 import httpx
 
-from wan26core.dialect import WebhookSigner
+from wan26core._dialect import WebhookSigner
 
 from .journal import redact_query
 from .wakeups import Notifier, WatchedClock

@@ -10,9 +10,9 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .client import AsyncClient, AsyncJob, AsyncResult, Client, Job, Result
-    from .contract import Contract, builtin_contract, contract_problems, contract_schema
-    from .errors import (
+    from wan26core._client import AsyncClient, AsyncJob, AsyncResult, Client, Job, Result
+    from wan26core._contract import Contract, builtin_contract, contract_problems, contract_schema
+    from wan26core._errors import (
         AuthenticationError,
         ContentPolicyError,
         DownloadError,
@@ -36,79 +36,79 @@ if TYPE_CHECKING:
         Wan26Error,
         WebhookVerificationError,
     )
-    from .hookspecs import hookimpl
-    from .journal import JobRecord, Journal
-    from .plugins import Registry, default_registry, get_provider
-    from .pricing import CostEstimate, estimate_cost
-    from .protocol import JobRef, JobStatus, VideoResult
-    from .provider import ContractProvider, Provider
-    from .references import Binding, bind_references, parse_prompt, read_back
-    from .render import WireRequest, render_body
-    from .request import GenerationRequest, Reference
-    from .runtime import RetryPolicy
-    from .validation import Report, check, validate
-    from .webhooks import verify_webhook
+    from wan26core._hookspecs import hookimpl
+    from wan26core._journal import JobRecord, Journal
+    from wan26core._plugins import Registry, default_registry, get_provider
+    from wan26core._pricing import CostEstimate, estimate_cost
+    from wan26core._protocol import JobRef, JobStatus, VideoResult
+    from wan26core._provider import ContractProvider, Provider
+    from wan26core._rules.references import Binding, bind_references, parse_prompt, read_back
+    from wan26core._rules.render import WireRequest, render_body
+    from wan26core._rules.request import GenerationRequest, Reference
+    from wan26core._rules.validation import Report, check, validate
+    from wan26core._runtime import RetryPolicy
+    from wan26core.webhooks import verify_webhook
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
-    "AsyncClient": "client",
-    "AsyncJob": "client",
-    "AsyncResult": "client",
-    "Client": "client",
-    "Job": "client",
-    "Result": "client",
-    "Contract": "contract",
-    "builtin_contract": "contract",
-    "contract_problems": "contract",
-    "contract_schema": "contract",
-    "AuthenticationError": "errors",
-    "ContentPolicyError": "errors",
-    "DownloadError": "errors",
-    "GenerationFailedError": "errors",
-    "JobCancelledError": "errors",
-    "JobNotFoundError": "errors",
-    "JobTimeoutError": "errors",
-    "MalformedResponseError": "errors",
-    "MissingExtraError": "errors",
-    "NativeError": "errors",
-    "PermissionDeniedError": "errors",
-    "PluginError": "errors",
-    "ProviderError": "errors",
-    "RateLimitError": "errors",
-    "SubmitUncertainError": "errors",
-    "TransportError": "errors",
-    "UnknownProviderError": "errors",
-    "UnsupportedOptionError": "errors",
-    "ValidationError": "errors",
-    "Violation": "errors",
-    "Wan26Error": "errors",
-    "hookimpl": "hookspecs",
-    "JobRecord": "journal",
-    "Journal": "journal",
-    "Registry": "plugins",
-    "default_registry": "plugins",
-    "get_provider": "plugins",
-    "CostEstimate": "pricing",
-    "estimate_cost": "pricing",
-    "JobRef": "protocol",
-    "JobStatus": "protocol",
-    "VideoResult": "protocol",
-    "ContractProvider": "provider",
-    "Provider": "provider",
-    "Binding": "references",
-    "bind_references": "references",
-    "parse_prompt": "references",
-    "read_back": "references",
-    "WireRequest": "render",
-    "render_body": "render",
-    "GenerationRequest": "request",
-    "Reference": "request",
-    "RetryPolicy": "runtime",
-    "Report": "validation",
-    "check": "validation",
-    "validate": "validation",
-    "WebhookVerificationError": "errors",
+    "AsyncClient": "_client",
+    "AsyncJob": "_client",
+    "AsyncResult": "_client",
+    "Client": "_client",
+    "Job": "_client",
+    "Result": "_client",
+    "Contract": "_contract",
+    "builtin_contract": "_contract",
+    "contract_problems": "_contract",
+    "contract_schema": "_contract",
+    "AuthenticationError": "_errors",
+    "ContentPolicyError": "_errors",
+    "DownloadError": "_errors",
+    "GenerationFailedError": "_errors",
+    "JobCancelledError": "_errors",
+    "JobNotFoundError": "_errors",
+    "JobTimeoutError": "_errors",
+    "MalformedResponseError": "_errors",
+    "MissingExtraError": "_errors",
+    "NativeError": "_errors",
+    "PermissionDeniedError": "_errors",
+    "PluginError": "_errors",
+    "ProviderError": "_errors",
+    "RateLimitError": "_errors",
+    "SubmitUncertainError": "_errors",
+    "TransportError": "_errors",
+    "UnknownProviderError": "_errors",
+    "UnsupportedOptionError": "_errors",
+    "ValidationError": "_errors",
+    "Violation": "_errors",
+    "Wan26Error": "_errors",
+    "hookimpl": "_hookspecs",
+    "JobRecord": "_journal",
+    "Journal": "_journal",
+    "Registry": "_plugins",
+    "default_registry": "_plugins",
+    "get_provider": "_plugins",
+    "CostEstimate": "_pricing",
+    "estimate_cost": "_pricing",
+    "JobRef": "_protocol",
+    "JobStatus": "_protocol",
+    "VideoResult": "_protocol",
+    "ContractProvider": "_provider",
+    "Provider": "_provider",
+    "Binding": "_rules.references",
+    "bind_references": "_rules.references",
+    "parse_prompt": "_rules.references",
+    "read_back": "_rules.references",
+    "WireRequest": "_rules.render",
+    "render_body": "_rules.render",
+    "GenerationRequest": "_rules.request",
+    "Reference": "_rules.request",
+    "RetryPolicy": "_runtime",
+    "Report": "_rules.validation",
+    "check": "_rules.validation",
+    "validate": "_rules.validation",
+    "WebhookVerificationError": "_errors",
     "verify_webhook": "webhooks",
 }
 

@@ -1,5 +1,5 @@
 """``python -m wan26core`` runs the CLI."""
 
-from .cli import main_entry
+from wan26core.cli import main_entry
 
 main_entry()

@@ -27,8 +27,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .contract import Contract, builtin_contract
-    from .dialect import (
+    from wan26core._contract import Contract, builtin_contract
+    from wan26core._dialect import (
         Dialect,
         JobSnapshot,
         MockRequest,
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
         wire_location,
         wire_path,
     )
-    from .errors import (
+    from wan26core._errors import (
         AuthenticationError,
         ContentPolicyError,
         GenerationFailedError,
@@ -71,8 +71,8 @@ if TYPE_CHECKING:
         Wan26Error,
         WebhookVerificationError,
     )
-    from .hookspecs import hookimpl
-    from .protocol import (
+    from wan26core._hookspecs import hookimpl
+    from wan26core._protocol import (
         ClientProtocol,
         ContractClientProtocol,
         HttpCall,
@@ -83,80 +83,80 @@ if TYPE_CHECKING:
         VideoResult,
         error_for,
     )
-    from .provider import ContractProvider, Provider
-    from .references import get_path
-    from .render import WireRequest, render_body
-    from .request import GenerationRequest, Reference
-    from .runtime import Op, RetryPolicy, send_op
+    from wan26core._provider import ContractProvider, Provider
+    from wan26core._rules.references import get_path
+    from wan26core._rules.render import WireRequest, render_body
+    from wan26core._rules.request import GenerationRequest, Reference
+    from wan26core._runtime import Op, RetryPolicy, send_op
 
 _LAZY: dict[str, str] = {
     # registration
-    "hookimpl": "hookspecs",
-    "Provider": "provider",
-    "ContractProvider": "provider",
+    "hookimpl": "_hookspecs",
+    "Provider": "_provider",
+    "ContractProvider": "_provider",
     # contracts and rendering
-    "Contract": "contract",
-    "builtin_contract": "contract",
-    "GenerationRequest": "request",
-    "Reference": "request",
-    "WireRequest": "render",
-    "render_body": "render",
-    "get_path": "references",
+    "Contract": "_contract",
+    "builtin_contract": "_contract",
+    "GenerationRequest": "_rules.request",
+    "Reference": "_rules.request",
+    "WireRequest": "_rules.render",
+    "render_body": "_rules.render",
+    "get_path": "_rules.references",
     # the client side
-    "ClientProtocol": "protocol",
-    "ContractClientProtocol": "protocol",
-    "HttpCall": "protocol",
-    "HttpReply": "protocol",
-    "JobRef": "protocol",
-    "JobState": "protocol",
-    "JobStatus": "protocol",
-    "VideoResult": "protocol",
-    "error_for": "protocol",
+    "ClientProtocol": "_protocol",
+    "ContractClientProtocol": "_protocol",
+    "HttpCall": "_protocol",
+    "HttpReply": "_protocol",
+    "JobRef": "_protocol",
+    "JobState": "_protocol",
+    "JobStatus": "_protocol",
+    "VideoResult": "_protocol",
+    "error_for": "_protocol",
     # the effect vocabulary
-    "Op": "runtime",
-    "RetryPolicy": "runtime",
-    "send_op": "runtime",
+    "Op": "_runtime",
+    "RetryPolicy": "_runtime",
+    "send_op": "_runtime",
     # the mock side
-    "Dialect": "dialect",
-    "StreamingDialect": "dialect",
-    "WebhookDialect": "dialect",
-    "WebhookSigner": "dialect",
-    "JobSnapshot": "dialect",
-    "MockRequest": "dialect",
-    "MockResponse": "dialect",
-    "MockStream": "dialect",
-    "StorageDialect": "dialect",
-    "UploadStorage": "dialect",
-    "file_chunks": "dialect",
-    "Route": "dialect",
-    "StreamEvent": "dialect",
-    "Video": "dialect",
-    "credential": "dialect",
-    "is_json": "dialect",
-    "json_body": "dialect",
-    "request_id_of": "dialect",
-    "stable_request_id": "dialect",
-    "select_by_model": "dialect",
-    "select_by_path": "dialect",
-    "wire_location": "dialect",
-    "wire_path": "dialect",
+    "Dialect": "_dialect",
+    "StreamingDialect": "_dialect",
+    "WebhookDialect": "_dialect",
+    "WebhookSigner": "_dialect",
+    "JobSnapshot": "_dialect",
+    "MockRequest": "_dialect",
+    "MockResponse": "_dialect",
+    "MockStream": "_dialect",
+    "StorageDialect": "_dialect",
+    "UploadStorage": "_dialect",
+    "file_chunks": "_dialect",
+    "Route": "_dialect",
+    "StreamEvent": "_dialect",
+    "Video": "_dialect",
+    "credential": "_dialect",
+    "is_json": "_dialect",
+    "json_body": "_dialect",
+    "request_id_of": "_dialect",
+    "stable_request_id": "_dialect",
+    "select_by_model": "_dialect",
+    "select_by_path": "_dialect",
+    "wire_location": "_dialect",
+    "wire_path": "_dialect",
     # errors
-    "NativeError": "errors",
-    "Violation": "errors",
-    "Wan26Error": "errors",
-    "ValidationError": "errors",
-    "PluginError": "errors",
-    "ProviderError": "errors",
-    "AuthenticationError": "errors",
-    "PermissionDeniedError": "errors",
-    "RateLimitError": "errors",
-    "JobNotFoundError": "errors",
-    "MalformedResponseError": "errors",
-    "GenerationFailedError": "errors",
-    "ContentPolicyError": "errors",
-    "TransportError": "errors",
-    "MissingExtraError": "errors",
-    "WebhookVerificationError": "errors",
+    "NativeError": "_errors",
+    "Violation": "_errors",
+    "Wan26Error": "_errors",
+    "ValidationError": "_errors",
+    "PluginError": "_errors",
+    "ProviderError": "_errors",
+    "AuthenticationError": "_errors",
+    "PermissionDeniedError": "_errors",
+    "RateLimitError": "_errors",
+    "JobNotFoundError": "_errors",
+    "MalformedResponseError": "_errors",
+    "GenerationFailedError": "_errors",
+    "ContentPolicyError": "_errors",
+    "TransportError": "_errors",
+    "MissingExtraError": "_errors",
+    "WebhookVerificationError": "_errors",
 }
 
 

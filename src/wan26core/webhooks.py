@@ -17,9 +17,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from .errors import PluginError, WebhookVerificationError
-from .plugins import default_registry
-from .provider import Provider
+from wan26core._errors import PluginError, WebhookVerificationError
+from wan26core._plugins import default_registry
+from wan26core._provider import Provider
 
 __all__ = ["WebhookVerificationError", "WebhookVerifier", "fetch_jwks", "verify_webhook"]
 

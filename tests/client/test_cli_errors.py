@@ -16,10 +16,10 @@ import pytest
 
 from support import builtin_registry
 from wan26_mock.serve import running_server
+from wan26core import Client
+from wan26core._errors import Wan26Error
+from wan26core._journal import Journal
 from wan26core.cli import main
-from wan26core.client import Client
-from wan26core.errors import Wan26Error
-from wan26core.journal import Journal
 
 URL = "https://example.com/cat.mp4"
 GENERATE = ["generate", "-p", "fal/r2v-flash", "--ref", f"cat={URL}", "@cat waves"]

@@ -15,11 +15,11 @@ import pytest
 
 from support import builtin_registry
 from wan26_mock.serve import running_server
+from wan26core import Client
+from wan26core._download import download
+from wan26core._journal import Journal
 from wan26core.cli import main
-from wan26core.cli_jobs import EMBEDDED_TIME_SCALE
-from wan26core.client import Client
-from wan26core.download import download
-from wan26core.journal import Journal
+from wan26core.cli._jobs import EMBEDDED_TIME_SCALE
 
 REF = "https://example.com/cat.mp4"
 
@@ -86,7 +86,7 @@ def test_an_invalid_request_exits_1_naming_the_rule(capsys: pytest.CaptureFixtur
 CHILD = textwrap.dedent(
     """
     import sys
-    from wan26core.client import Client
+    from wan26core import Client
     base_url, journal = sys.argv[1], sys.argv[2]
     request = {"prompt": "@cat waves", "references": [{"name": "cat", "source": "https://example.com/cat.mp4"}]}
     with Client("fal/r2v-flash", api_key="k", base_url=base_url, journal=journal, stream=False) as client:

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wan26core import download as download_module
-from wan26core.download import STALE_AFTER_S, DownloadedFile, adownload, download, remove_stale_parts
-from wan26core.errors import DownloadError, Wan26Error
+from wan26core import _download as download_module
+from wan26core._download import STALE_AFTER_S, DownloadedFile, adownload, download, remove_stale_parts
+from wan26core._errors import DownloadError, Wan26Error
 
 BODY = bytes(range(256)) * 40  # 10 240 bytes
 URL = "https://cdn.example/files/out.mp4?Expires=1&Signature=sig-SECRET"

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wan26core.journal import (
+from wan26core._journal import (
     SCHEMA_VERSION,
     SCRUBBED,
     JobRecord,
@@ -325,7 +325,7 @@ def test_sigkill_right_after_record_submitted_loses_nothing(tmp_path: Path) -> N
     script = textwrap.dedent(
         f"""
         import os, signal, sys
-        from wan26core.journal import Journal
+        from wan26core._journal import Journal
         journal = Journal({str(path)!r})
         rec = journal.record_intent("dashscope/r2v", {{"prompt": "p"}}, {{"model": "wan2.6-r2v"}})
         journal.record_submitted(rec.id, "task-killed", {{"status": "https://dashscope-intl.aliyuncs.com/api/v1/tasks/x"}})

@@ -16,13 +16,20 @@ from mockkit import CANARY
 from support import builtin_registry
 from wan26_mock import create_app
 from wan26_mock.serve import MockServer, running_server
-from wan26core import ContentPolicyError, GenerationFailedError, JobCancelledError, JobTimeoutError, ValidationError
-from wan26core.client import AsyncClient, Client
-from wan26core.errors import SubmitUncertainError, UnsupportedOptionError
-from wan26core.journal import Journal
-from wan26core.references import set_path
-from wan26core.render import WireRequest
-from wan26core.runtime import RetryPolicy, run_sync, submit_op
+from wan26core import (
+    AsyncClient,
+    Client,
+    ContentPolicyError,
+    GenerationFailedError,
+    JobCancelledError,
+    JobTimeoutError,
+    ValidationError,
+)
+from wan26core._errors import SubmitUncertainError, UnsupportedOptionError
+from wan26core._journal import Journal
+from wan26core._rules.references import set_path
+from wan26core._rules.render import WireRequest
+from wan26core._runtime import RetryPolicy, run_sync, submit_op
 
 PROVIDERS = ["fal/r2v-flash", "aimlapi/r2v", "vtrix/r2v", "dashscope/r2v"]
 REQUEST = {

@@ -18,13 +18,20 @@ from test_lifecycle import FAST_RETRY, PROVIDERS, REQUEST, failure_cases
 
 from mockkit import CANARY
 from support import builtin_registry
-from wan26core import ContentPolicyError, GenerationFailedError, JobCancelledError, JobTimeoutError, ValidationError
-from wan26core.client import AsyncClient, Client
-from wan26core.errors import SubmitUncertainError, UnsupportedOptionError
-from wan26core.journal import Journal
-from wan26core.references import set_path
-from wan26core.render import WireRequest
-from wan26core.runtime import run_sync, submit_op
+from wan26core import (
+    AsyncClient,
+    Client,
+    ContentPolicyError,
+    GenerationFailedError,
+    JobCancelledError,
+    JobTimeoutError,
+    ValidationError,
+)
+from wan26core._errors import SubmitUncertainError, UnsupportedOptionError
+from wan26core._journal import Journal
+from wan26core._rules.references import set_path
+from wan26core._rules.render import WireRequest
+from wan26core._runtime import run_sync, submit_op
 from wan26core.testing.config import MockConfig
 from wan26core.testing.routes import MockRoutes
 

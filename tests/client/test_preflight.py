@@ -14,12 +14,11 @@ import httpx
 import pytest
 
 from support import builtin_registry
-from wan26core import GenerationRequest, Reference, ValidationError, get_provider, validate
+from wan26core import Client, GenerationRequest, Reference, ValidationError, get_provider, validate
+from wan26core._download import DownloadError, download
+from wan26core._journal import Journal
+from wan26core._rules.wire import check_wire
 from wan26core.cli import main
-from wan26core.client import Client
-from wan26core.download import DownloadError, download
-from wan26core.journal import Journal
-from wan26core.wire import check_wire
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 MP4 = b"\x00\x00\x00\x18ftypisom" + b"\x00" * 64
@@ -76,10 +75,10 @@ def test_output_problems_stop_the_job_before_any_request(
 
 
 def test_a_missing_folder_is_created_but_a_read_only_one_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wan26core.preflight import output_violations
+    from wan26core._preflight import output_violations
 
     assert output_violations(tmp_path / "new" / "deeper" / "out.mp4") == []  # the download creates it
-    monkeypatch.setattr("wan26core.preflight.os.access", lambda path, mode: Path(path) != tmp_path)  # read-only, as EROFS
+    monkeypatch.setattr("wan26core._preflight.os.access", lambda path, mode: Path(path) != tmp_path)  # read-only, as EROFS
     assert [v.rule for v in output_violations(tmp_path / "out.mp4")] == ["output.folder"]
     assert "not writable" in output_violations(tmp_path / "new" / "out.mp4")[0].message
 
@@ -231,7 +230,7 @@ def test_a_full_or_read_only_disk_is_one_clear_error_and_leaves_nothing(
     def failing_write(self: Any, chunk: bytes) -> None:  # the disk fails after the temporary file was created
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr("wan26core.download._Sink.write", failing_write)
+    monkeypatch.setattr("wan26core._download._Sink.write", failing_write)
     with serving(MP4) as http, pytest.raises(DownloadError) as caught:
         download("https://cdn.test/v.mp4?sig=s", tmp_path / "out.mp4", client=http)
     assert words in str(caught.value) and str(tmp_path) in str(caught.value)
@@ -239,7 +238,7 @@ def test_a_full_or_read_only_disk_is_one_clear_error_and_leaves_nothing(
 
 
 def test_too_little_free_space_is_said_before_downloading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wan26core.download.free_bytes", lambda folder: 10)
+    monkeypatch.setattr("wan26core._download.free_bytes", lambda folder: 10)
     with serving(MP4) as http, pytest.raises(DownloadError, match="not enough space"):
         download("https://cdn.test/v.mp4", tmp_path / "out.mp4", client=http, expected_size=len(MP4))
     assert list(tmp_path.iterdir()) == []
@@ -252,7 +251,7 @@ def test_generate_on_a_full_disk_exits_3_and_resume_fetches_the_video_later(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with monkeypatch.context() as patched:
-        patched.setattr("wan26core.download._Sink.write", full)
+        patched.setattr("wan26core._download._Sink.write", full)
         code = main(["generate", "-p", "dashscope/r2v", "--ref", f"cat={URL}", "@cat waves", "-o", "out.mp4"])
     err = capsys.readouterr().err
     assert code == 3, err
@@ -290,7 +289,7 @@ def test_a_real_full_then_read_only_disk(tiny_disk: Path) -> None:
         download("https://cdn.test/v.mp4", tiny_disk / "out.mp4", client=big)
     assert list(tiny_disk.iterdir()) == []
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True, capture_output=True)
-    from wan26core.preflight import output_violations
+    from wan26core._preflight import output_violations
 
     assert [v.rule for v in output_violations(tiny_disk / "out.mp4")] == ["output.folder"]
     with serving(MP4) as http, pytest.raises(DownloadError, match="read-only file system"):

@@ -9,7 +9,7 @@ import pytest
 
 from support import builtin_registry as registry
 from wan26core import AuthenticationError
-from wan26core.protocol import ContractClientProtocol, HttpReply, JobRef, redact_url
+from wan26core._protocol import ContractClientProtocol, HttpReply, JobRef, redact_url
 
 
 def protocol_of(provider_id: str) -> ContractClientProtocol:

@@ -11,13 +11,13 @@ import pytest
 
 from wan26_mock.journal import redact_headers as mock_redact_headers
 from wan26_mock.journal import redact_query as mock_redact_query
-from wan26core.contract import Contract, builtin_contract
-from wan26core.errors import DownloadError, TransportError, ValidationError, Violation, Wan26Error
-from wan26core.journal import Journal
-from wan26core.protocol import HttpCall
-from wan26core.record_capture import scrub_exchange
-from wan26core.recordings import scrub, scrub_headers
-from wan26core.redaction import MASK, redact, redact_headers, redact_text, redact_url, secret_name
+from wan26core._contract import Contract, builtin_contract
+from wan26core._errors import DownloadError, TransportError, ValidationError, Violation, Wan26Error
+from wan26core._journal import Journal
+from wan26core._protocol import HttpCall
+from wan26core._redaction import MASK, redact, redact_headers, redact_text, redact_url, secret_name
+from wan26core.drift._capture import scrub_exchange
+from wan26core.drift._recordings import scrub, scrub_headers
 
 S = "CANARYs3cr3t"  # every secret below contains it
 

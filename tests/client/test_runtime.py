@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wan26core.errors import SubmitUncertainError, TransportError
-from wan26core.protocol import HttpCall, HttpReply, JobStatus
-from wan26core.runtime import PollSchedule, RetryPolicy, Send, Sleep, SSEDecoder, send_op
+from wan26core._errors import SubmitUncertainError, TransportError
+from wan26core._protocol import HttpCall, HttpReply, JobStatus
+from wan26core._runtime import PollSchedule, RetryPolicy, Send, Sleep, SSEDecoder, send_op
 
 POLICY = RetryPolicy(attempts=4, backoff=0.5, rng=random.Random(1))
 GET = HttpCall("GET", "https://p/status")

@@ -20,8 +20,7 @@ import wan26_fal
 from support import builtin_registry
 from wan26_fal.webhooks import FalWebhookSigner as WebhookSigner
 from wan26_mock.serve import running_server
-from wan26core import PluginError
-from wan26core.client import Client
+from wan26core import Client, PluginError
 from wan26core.webhooks import WebhookVerificationError, fetch_jwks, verify_webhook
 
 BODY = json.dumps({"request_id": "r1", "status": "OK", "payload": {"video": {"url": "https://x/v.mp4"}}}).encode()

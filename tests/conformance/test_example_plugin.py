@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from wan26core import Registry
+from wan26core import Client, Registry
+from wan26core._journal import Journal
 from wan26core.cli import main
-from wan26core.client import Client
-from wan26core.journal import Journal
-from wan26core.openapi import openapi_document, surfaces
+from wan26core.drift._openapi import openapi_document, surfaces
 from wan26core.testing import ProviderConformance
 
 try:

@@ -23,9 +23,9 @@ from wan26core import (
     Registry,
     hookimpl,
 )
-from wan26core.dialect import MockRequest, MockResponse
-from wan26core.errors import Violation
-from wan26core.render import WireRequest
+from wan26core._dialect import MockRequest, MockResponse
+from wan26core._errors import Violation
+from wan26core._rules.render import WireRequest
 from wan26core.testing import ConformanceError, ConformanceTarget, ProviderConformance, minimal_request
 from wan26core.testing import kit_checks as checks
 from wan26core.testing import kit_lifecycle as lifecycle

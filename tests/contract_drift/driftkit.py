@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from support import CONTRACTS
-from wan26core.contracts_cli import run_check
-from wan26core.drift import DriftReport, Finding
-from wan26core.recordings import dump_recording, load_recordings
+from wan26core.cli._contracts import run_check
+from wan26core.drift._drift import DriftReport, Finding
+from wan26core.drift._recordings import dump_recording, load_recordings
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "contracts" / "recordings"

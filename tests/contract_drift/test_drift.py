@@ -10,7 +10,7 @@ import pytest
 from driftkit import ROOT, check_dir, exchange, mutated, write
 
 from support import CONTRACTS, EXPECTED_IDS
-from wan26core.drift import DRIFT_CLASSES, check_exchange, expectations, infer_schema
+from wan26core.drift._drift import DRIFT_CLASSES, check_exchange, expectations, infer_schema
 
 
 def test_the_shipped_recordings_and_examples_show_no_drift(tmp_path: Path) -> None:

@@ -20,12 +20,12 @@ from starlette.testclient import TestClient
 from schemakit import failure_codes
 from support import CONTRACTS, builtin_registry
 from wan26_mock import Engine, create_app
-from wan26core.openapi import openapi_document, surfaces
+from wan26core.drift._openapi import openapi_document, surfaces
 
 MAX_EXAMPLES = 6
 AUTH = {"fal": "Key wan26-test", "aimlapi": "Bearer wan26-test", "dashscope": "Bearer wan26-test", "vtrix": "Bearer wan26-test"}
 #: Submit routes whose refusals Schemathesis counts as acceptance (ST201 only; a server error still fails). Every
-#: provider's body is checked against its whole schema (wan26core.wire_schema), but Vtrix answers its documented
+#: provider's body is checked against its whole schema (wan26core._rules.wire_schema), but Vtrix answers its documented
 #: task-level codes (001028001-004: the references) inside an HTTP 200 body ({"status": "failed", "error": …}).
 MOCK_ACCEPTS_INVALID: set[str] = {"POST /model/v1/generation"}
 

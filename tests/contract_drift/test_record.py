@@ -22,12 +22,12 @@ from driftkit import check_dir
 from support import CONTRACTS, EXPECTED_IDS, PROVIDERS
 from wan26_mock.serve import MockServer, running_server
 from wan26core import Registry
+from wan26core._errors import Wan26Error
 from wan26core.cli import main
-from wan26core.contracts_record import plan_recording
-from wan26core.errors import Wan26Error
-from wan26core.record_capture import scrub_exchange
-from wan26core.record_requests import refusal_for
-from wan26core.recordings import recording_problems
+from wan26core.drift._capture import scrub_exchange
+from wan26core.drift._record import plan_recording
+from wan26core.drift._recordings import recording_problems
+from wan26core.drift._requests import refusal_for
 
 CANARY = "wan26-canary-7Qx9-do-not-leak"
 KEY_ENV = "WAN26_TEST_RECORD_KEY"

@@ -10,7 +10,7 @@ import pytest
 from driftkit import RECORDINGS
 
 from support import CONTRACTS, EXPECTED_IDS
-from wan26core.recordings import (
+from wan26core.drift._recordings import (
     SEED_NAMES,
     dump_recording,
     load_recordings,

@@ -14,9 +14,9 @@ from driftkit import check_dir
 from support import EXPECTED_IDS
 from wan26_fal import FalDialect
 from wan26core import ContractProvider, Provider, Registry, builtin_contract, hookimpl
+from wan26core._dialect import JobSnapshot, MockRequest, MockResponse
 from wan26core.cli import main
-from wan26core.dialect import JobSnapshot, MockRequest, MockResponse
-from wan26core.verify import MockUnavailable, VerifyRun, verify_mock
+from wan26core.drift._verify import MockUnavailable, VerifyRun, verify_mock
 
 
 @pytest.fixture(scope="module")

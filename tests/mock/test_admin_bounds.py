@@ -17,7 +17,7 @@ import wan26_vtrix
 from mockkit import CANARY, SCENARIO, advance, mock_client
 from wan26_mock.encoding import to_wire
 from wan26_mock.limits import DEFAULT_PAGE_SIZE, MAX_ADVANCE_S, MAX_CLOCK_OFFSET_S, MAX_PAGE_SIZE
-from wan26core.dialect import MockResponse
+from wan26core._dialect import MockResponse
 
 VTRIX = "/model/v1/generation"
 VTRIX_TASK = "/model/v1/generation/task/{}"

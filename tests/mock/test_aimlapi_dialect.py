@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 import wan26_aimlapi
 from mockkit import CANARY, SCENARIO, advance, mock_client
-from wan26core.dialect import Dialect
+from wan26core._dialect import Dialect
 
 AUTH = {"authorization": f"Bearer {CANARY}"}
 PATH = "/v2/video/generations"

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 import wan26_dashscope
 import wan26_fal
 from mockkit import CANARY, SCENARIO, advance, mock_client
-from wan26core.dialect import Dialect
+from wan26core._dialect import Dialect
 
 AUTH = {"authorization": f"Bearer {CANARY}"}
 ASYNC = {**AUTH, "x-dashscope-async": "enable"}

@@ -25,7 +25,7 @@ from wan26core import (
     builtin_contract,
     hookimpl,
 )
-from wan26core.dialect import (
+from wan26core._dialect import (
     JobSnapshot,
     MockRequest,
     MockResponse,

@@ -16,7 +16,7 @@ from mockkit import CANARY, advance, mock_client
 from wan26_fal import DIALECT, FalDialect
 from wan26_mock import SCENARIO_HEADER
 from wan26core import Registry
-from wan26core.dialect import Dialect, StreamingDialect, WebhookDialect
+from wan26core._dialect import Dialect, StreamingDialect, WebhookDialect
 
 KEY = CANARY
 AUTH = {"Authorization": f"Key {KEY}"}

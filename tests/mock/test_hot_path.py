@@ -29,7 +29,7 @@ from wan26_mock.app import MockEndpoint
 from wan26_mock.encoding import EncodedResponse, encoded, id_spots, reissued, to_wire
 from wan26_mock.engine import Engine
 from wan26core import Contract, ContractProvider, GenerationRequest, Provider, Reference, Registry, builtin_contract, hookimpl
-from wan26core.dialect import MockRequest, MockResponse, Video
+from wan26core._dialect import MockRequest, MockResponse, Video
 
 FAL_SUBMIT = "/wan/v2.6/reference-to-video/flash"
 FAL_BODY = {"prompt": "Character1 dances in the rain.", "video_urls": ["https://example.com/dancer.mp4"]}

@@ -16,7 +16,7 @@ from mockkit import CANARY, SCENARIO, advance, mock_client
 from support import BUILTIN_PLUGINS, CONTRACTS
 from support import PROVIDERS as PLUGINS
 from wan26core import GenerationRequest
-from wan26core.protocol import ContractClientProtocol, HttpCall, HttpReply, JobRef, VideoResult
+from wan26core._protocol import ContractClientProtocol, HttpCall, HttpReply, JobRef, VideoResult
 
 BASE = "http://mock.test"
 #: one model of each provider (the engine is shared by the provider's models)

@@ -20,7 +20,7 @@ from wan26_mock import create_app
 from wan26_mock.engine import Engine
 from wan26_mock.streams import MockStream
 from wan26core import Registry
-from wan26core.dialect import MockRequest
+from wan26core._dialect import MockRequest
 
 AUTH = {"Authorization": f"Key {CANARY}"}
 FLASH = "/wan/v2.6/reference-to-video/flash"

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 import wan26_vtrix
 from mockkit import CANARY, SCENARIO, advance, mock_client
 from wan26core import NativeError, Violation
-from wan26core.dialect import Dialect, MockRequest
+from wan26core._dialect import Dialect, MockRequest
 
 AUTH = {"authorization": f"Bearer {CANARY}"}
 SUBMIT = "/model/v1/generation"

@@ -11,7 +11,7 @@ import pytest
 from plugkit import REQUEST, VIDEOS
 
 from wan26_mock.serve import MockServer
-from wan26core.client import AsyncClient, Client
+from wan26core import AsyncClient, Client
 from wan26core.testing.control import AdminError, JournalEntry
 from wan26core.testing.environment import DUMMY_KEY, live_environment
 from wan26core.testing.live import LiveMock

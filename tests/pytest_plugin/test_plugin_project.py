@@ -28,7 +28,7 @@ import os
 import httpx
 import pytest
 
-from wan26core.client import AsyncClient, Client
+from wan26core import AsyncClient, Client
 
 REQUEST = {"prompt": "@cat waves", "references": [{"name": "cat", "source": "https://example.com/cat.mp4"}]}
 FAL_APP = "wan/v2.6/reference-to-video/flash"

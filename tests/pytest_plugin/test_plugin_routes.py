@@ -15,7 +15,7 @@ from plugkit import FAL_APP, FAL_ARGUMENTS, REQUEST, VIDEOS
 
 from support import builtin_registry
 from wan26_mock.engine import Engine
-from wan26core.client import AsyncClient, Client
+from wan26core import AsyncClient, Client
 from wan26core.testing.environment import DUMMY_KEY
 from wan26core.testing.live import LiveMock
 from wan26core.testing.routes import MockRoutes, UnroutedRequestError, provider_hosts

@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wan26core import download
-from wan26core.journal import Journal
+from wan26core import _download as download
+from wan26core._journal import Journal
 
 POINTS = ("before_post", "after_post", "mid_wait", "mid_download", "random")
 
@@ -85,8 +85,8 @@ def install(point: str) -> None:
 
 
 async def many(provider: str, base_url: str, journal: str, out_dir: Path, first: int, count: int) -> None:
-    from wan26core.cli_jobs import EMBEDDED_TIME_SCALE
-    from wan26core.client import AsyncClient
+    from wan26core import AsyncClient
+    from wan26core.cli._jobs import EMBEDDED_TIME_SCALE
 
     async with AsyncClient(provider, base_url=base_url, journal=journal, time_scale=EMBEDDED_TIME_SCALE) as client:
         print("ready", flush=True)

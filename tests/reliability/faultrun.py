@@ -25,12 +25,11 @@ from relykit import CANARY, admin_list, job_request, marker_of
 
 from wan26_mock import SCENARIO_HEADER
 from wan26_mock.engine import ADMIN_PREFIX
-from wan26core import Contract, Wan26Error
-from wan26core.client import AsyncClient
-from wan26core.errors import ContentPolicyError, GenerationFailedError, ProviderError, RateLimitError, SubmitUncertainError
-from wan26core.journal import FINISHED_PHASES, Journal
-from wan26core.plugins import Registry
-from wan26core.runtime import RetryPolicy
+from wan26core import AsyncClient, Contract, Wan26Error
+from wan26core._errors import ContentPolicyError, GenerationFailedError, ProviderError, RateLimitError, SubmitUncertainError
+from wan26core._journal import FINISHED_PHASES, Journal
+from wan26core._plugins import Registry
+from wan26core._runtime import RetryPolicy
 
 __all__ = ["READ_TIMEOUT_S", "FaultInjector", "ProviderRun", "audit", "run_provider"]
 

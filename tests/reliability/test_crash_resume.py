@@ -39,8 +39,8 @@ from relykit import CANARY, FULL, PROVIDERS, admin_list, marker_of, report
 
 from support import builtin_registry
 from wan26_mock.serve import MockServer, running_server
+from wan26core._journal import JobRecord, Journal
 from wan26core.cli import main
-from wan26core.journal import JobRecord, Journal
 
 CHILD = Path(__file__).with_name("crash_child.py")
 FIXED = ("before_post", "after_post", "mid_wait", "mid_download")

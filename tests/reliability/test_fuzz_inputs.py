@@ -34,10 +34,10 @@ from support import CONTRACTS, PROVIDERS, builtin_registry
 from wan26_mock import SCENARIO_HEADER
 from wan26_mock.engine import Engine
 from wan26core import GenerationRequest, Reference, ValidationError, Wan26Error, WebhookVerificationError, verify_webhook
-from wan26core.errors import Violation
-from wan26core.protocol import ContractClientProtocol, HttpReply, JobRef
-from wan26core.validation import validate
-from wan26core.wire import check_wire, parse_wire
+from wan26core._errors import Violation
+from wan26core._protocol import ContractClientProtocol, HttpReply, JobRef
+from wan26core._rules.validation import validate
+from wan26core._rules.wire import check_wire, parse_wire
 
 ALL = sorted(CONTRACTS)
 #: every test draws its endpoint (or route) too: one budget of examples spread over all of them

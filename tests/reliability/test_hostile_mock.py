@@ -31,7 +31,7 @@ from relykit import CANARY, PROVIDERS, report
 from support import CONTRACTS
 from support import PROVIDERS as PLUGINS
 from wan26core import GenerationRequest, ValidationError
-from wan26core.protocol import ContractClientProtocol, HttpReply
+from wan26core._protocol import ContractClientProtocol, HttpReply
 
 MIB = 2**20
 OVER_LIMIT = 65 * MIB  # the mock keeps submit bodies up to 64 MiB

@@ -28,9 +28,9 @@ from relykit import FULL, job_request
 from support import CONTRACTS, PROVIDERS, builtin_registry
 from wan26_mock.engine import Engine
 from wan26core import GenerationRequest
-from wan26core.dialect import MockResponse
-from wan26core.references import get_path
-from wan26core.validation import validate
+from wan26core._dialect import MockResponse
+from wan26core._rules.references import get_path
+from wan26core._rules.validation import validate
 
 ALL = sorted(CONTRACTS)
 HOSTILE = settings(max_examples=2000 if FULL else 60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,12 +137,12 @@ def accepted_job(mock: tuple[Engine, asyncio.AbstractEventLoop], before: set[str
 
 def assert_acceptable(pid: str, body: Any) -> None:
     """An accepted body is one the provider's schema check (limits included) and the contract's rules accept."""
-    from wan26core.wire_schema import read_wire
+    from wan26core._rules.wire_schema import read_wire
 
     contract = CONTRACTS[pid]
     coerced, problems = read_wire(body, contract, shape_only=False)
     assert problems == [], (pid, body, problems)
-    from wan26core.wire import parse_wire
+    from wan26core._rules.wire import parse_wire
 
     found = [
         v

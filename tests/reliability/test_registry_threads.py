@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from support import BUILTIN_PLUGINS, EXPECTED_IDS
-from wan26core.plugins import Registry
+from wan26core._plugins import Registry
 
 
 @dataclass
@@ -32,7 +32,7 @@ class SlowEntryPoint:
 
 def test_threads_sharing_a_fresh_registry_all_see_every_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     points = [SlowEntryPoint(plugin.__name__.removeprefix("wan26_"), plugin) for plugin in BUILTIN_PLUGINS]
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: points)  # what wan26core.plugins calls
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: points)  # what wan26core._plugins calls
     monkeypatch.delenv("WAN26_LOAD_PLUGINS", raising=False)
     registry = Registry()
     start = threading.Barrier(8)

@@ -19,9 +19,9 @@ from relykit import CANARY, PROVIDERS
 
 from support import CONTRACTS, builtin_registry
 from wan26_mock.serve import MockServer, running_server
+from wan26core import Client
+from wan26core._errors import AuthenticationError
 from wan26core.cli import main
-from wan26core.client import Client
-from wan26core.errors import AuthenticationError
 
 REF = "cat=https://example.com/cat.mp4"
 #: a second secret: the token of a webhook URL (fal takes the URL in the submit's query). httpx logs request URLs at

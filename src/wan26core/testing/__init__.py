@@ -12,14 +12,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import MockConfig
-    from .conformance import ProviderConformance
-    from .control import JournalEntry
-    from .kit_checks import ConformanceError
-    from .kit_strategies import expected_sources, minimal_request, valid_requests
-    from .kit_target import ConformanceTarget
-    from .live import LiveMock
-    from .routes import MockRoutes
+    from wan26core.testing.config import MockConfig
+    from wan26core.testing.conformance import ProviderConformance
+    from wan26core.testing.control import JournalEntry
+    from wan26core.testing.kit_checks import ConformanceError
+    from wan26core.testing.kit_strategies import expected_sources, minimal_request, valid_requests
+    from wan26core.testing.kit_target import ConformanceTarget
+    from wan26core.testing.live import LiveMock
+    from wan26core.testing.routes import MockRoutes
 
 __all__ = [
     "ConformanceError",

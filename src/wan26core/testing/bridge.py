@@ -26,7 +26,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from wan26_mock.encoding import to_wire
 from wan26_mock.engine import Engine
 from wan26_mock.streams import MockStream
-from wan26core.dialect import MockResponse
+from wan26core._dialect import MockResponse
 
 __all__ = ["EngineBridge"]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from wan26core.plugins import Registry
+    from wan26core._plugins import Registry
 
 __all__ = ["INI_OPTIONS", "MockConfig", "config_from"]
 

@@ -19,10 +19,10 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from . import kit_checks as checks
-from . import kit_lifecycle as lifecycle
-from .kit_strategies import valid_requests
-from .kit_target import ConformanceTarget
+from wan26core.testing import kit_checks as checks
+from wan26core.testing import kit_lifecycle as lifecycle
+from wan26core.testing.kit_strategies import valid_requests
+from wan26core.testing.kit_target import ConformanceTarget
 
 __all__ = ["ProviderConformance"]
 

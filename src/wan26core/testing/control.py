@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["ACTIONS", "AdminError", "JournalEntry", "MockControl", "ScenarioSpec", "field_value", "scenario_specs"]
 
-#: the engine's names for what a request does (``wan26core.dialect.Action`` and fal's storage uploads)
+#: the engine's names for what a request does (``wan26core._dialect.Action`` and fal's storage uploads)
 ACTIONS = ("submit", "status", "stream", "result", "cancel", "upload")
 _MISSING = object()
 _PAGE = 1000  # items per admin listing page (the mock's largest)

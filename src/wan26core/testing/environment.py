@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wan26core.contract import Contract
+    from wan26core._contract import Contract
 
 __all__ = ["DUMMY_KEY", "base_url_variables", "key_variables", "live_environment", "routes_environment"]
 

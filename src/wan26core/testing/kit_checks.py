@@ -14,9 +14,9 @@ from typing import Any
 
 import jsonschema
 
-from wan26core.contract import contract_problems
-from wan26core.dialect import Dialect
-from wan26core.errors import (
+from wan26core._contract import contract_problems
+from wan26core._dialect import Dialect
+from wan26core._errors import (
     AuthenticationError,
     ContentPolicyError,
     GenerationFailedError,
@@ -28,14 +28,13 @@ from wan26core.errors import (
     ValidationError,
     Wan26Error,
 )
-from wan26core.protocol import ClientProtocol, HttpReply, JobRef, error_for
-from wan26core.provider import Provider
-from wan26core.references import get_path, read_back
-from wan26core.request import GenerationRequest
-from wan26core.validation import validate
-from wan26core.wire import check_wire
-
-from .kit_strategies import expected_sources
+from wan26core._protocol import ClientProtocol, HttpReply, JobRef, error_for
+from wan26core._provider import Provider
+from wan26core._rules.references import get_path, read_back
+from wan26core._rules.request import GenerationRequest
+from wan26core._rules.validation import validate
+from wan26core._rules.wire import check_wire
+from wan26core.testing.kit_strategies import expected_sources
 
 __all__ = [
     "EXCEPTION_OF_KIND",
@@ -82,7 +81,7 @@ def _protocol_of(provider: Provider) -> ClientProtocol:
         raise _fail(
             provider.id,
             "the registered provider has no client protocol: register ContractProvider(contract, protocol=...) with a "
-            "wan26core.protocol.ContractClientProtocol subclass (see the vtrix plugin)",
+            "wan26core._protocol.ContractClientProtocol subclass (see the vtrix plugin)",
         )
     return protocol
 
@@ -130,7 +129,7 @@ def check_plugin_surface(provider: Provider) -> None:
     if not isinstance(dialect, Dialect):
         raise _fail(
             provider.id,
-            "the registered provider has no mock dialect (wan26core.dialect.Dialect): pass ContractProvider(..., "
+            "the registered provider has no mock dialect (wan26core._dialect.Dialect): pass ContractProvider(..., "
             "dialect=...) so `wan26 mock serve` and the kit's lifecycle checks can serve it",
         )
     if dialect.provider != provider.id.split("/", 1)[0]:
@@ -174,7 +173,7 @@ def check_render(provider: Provider, request: GenerationRequest) -> dict[str, An
         listing = "; ".join(str(v) for v in refused) or "unreadable body"
         raise _fail(
             provider.id,
-            f"the mock reads the rendered body back (wan26core.wire.parse_wire) and refuses it: {listing}. "
+            f"the mock reads the rendered body back (wan26core._rules.wire.parse_wire) and refuses it: {listing}. "
             f"request.fields, options.*.wire and references.wire must describe the body render() builds. Body: {body}",
         )
     return body

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import httpx
 
-from wan26core.client import AsyncClient
-from wan26core.contract import Contract
-from wan26core.errors import (
+from wan26core._client import AsyncClient
+from wan26core._contract import Contract
+from wan26core._errors import (
     AuthenticationError,
     ContentPolicyError,
     GenerationFailedError,
@@ -29,16 +29,15 @@ from wan26core.errors import (
     ValidationError,
     Violation,
 )
-from wan26core.journal import Journal
-from wan26core.plugins import Registry
-from wan26core.references import set_path
-from wan26core.render import WireRequest
-from wan26core.request import GenerationRequest
-from wan26core.runtime import RetryPolicy, run_async, submit_op
-from wan26core.wire import check_wire
-
-from .kit_checks import ConformanceError
-from .kit_strategies import minimal_request
+from wan26core._journal import Journal
+from wan26core._plugins import Registry
+from wan26core._rules.references import set_path
+from wan26core._rules.render import WireRequest
+from wan26core._rules.request import GenerationRequest
+from wan26core._rules.wire import check_wire
+from wan26core._runtime import RetryPolicy, run_async, submit_op
+from wan26core.testing.kit_checks import ConformanceError
+from wan26core.testing.kit_strategies import minimal_request
 
 __all__ = [
     "FAILURE_KINDS",

@@ -12,9 +12,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from wan26core.contract import Contract
-from wan26core.references import Token, parse_prompt
-from wan26core.request import GenerationRequest, Reference
+from wan26core._contract import Contract
+from wan26core._rules.references import Token, parse_prompt
+from wan26core._rules.request import GenerationRequest, Reference
 
 __all__ = ["expected_sources", "media_url", "minimal_request", "plain_text", "reference_names", "valid_requests"]
 

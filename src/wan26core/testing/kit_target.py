@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from wan26core.contract import Contract
-from wan26core.errors import PluginError
-from wan26core.plugins import ENTRY_POINT_GROUP, Registry
-from wan26core.provider import Provider
+from wan26core._contract import Contract
+from wan26core._errors import PluginError
+from wan26core._plugins import ENTRY_POINT_GROUP, Registry
+from wan26core._provider import Provider
 
 __all__ = ["ConformanceTarget", "entry_point_plugin"]
 

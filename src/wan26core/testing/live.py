@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 
 from wan26_mock.serve import MockServer
-
-from .control import AdminError, MockControl
+from wan26core.testing.control import AdminError, MockControl
 
 __all__ = ["LiveMock"]
 

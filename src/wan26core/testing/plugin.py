@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import INI_OPTIONS, MockConfig, config_from
-from .control import ScenarioSpec, scenario_specs
+from wan26core.testing.config import INI_OPTIONS, MockConfig, config_from
+from wan26core.testing.control import ScenarioSpec, scenario_specs
 
 if TYPE_CHECKING:
     from wan26_mock.serve import MockServer
-
-    from .live import LiveMock
-    from .routes import MockRoutes
+    from wan26core.testing.live import LiveMock
+    from wan26core.testing.routes import MockRoutes
 
 __all__ = ["MockConfig"]
 
@@ -96,7 +95,7 @@ def _wan26_mock_environment(request: pytest.FixtureRequest) -> Iterator[None]:
     if "wan26_mock_server" not in request.fixturenames:
         yield
         return
-    from .environment import live_environment
+    from wan26core.testing.environment import live_environment
 
     server: MockServer = request.getfixturevalue("wan26_mock_server")
     home = request.getfixturevalue("tmp_path_factory").mktemp("wan26-home")
@@ -110,7 +109,7 @@ def _wan26_mock_environment(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def wan26_mock(wan26_mock_server: MockServer, request: pytest.FixtureRequest) -> Iterator[LiveMock]:
     """A handle on the live mock, reset before the test, with the test's ``@pytest.mark.wan26`` scenarios queued."""
-    from .live import LiveMock
+    from wan26core.testing.live import LiveMock
 
     specs = _specs(request)
     handle = LiveMock(wan26_mock_server)
@@ -128,9 +127,8 @@ def wan26_routes(wan26_mock_config: MockConfig, request: pytest.FixtureRequest) 
     """Every provider's real hosts answered in process by a fresh mock engine (respx), with the test's scenarios."""
     try:
         from wan26_mock.engine import Engine
-
-        from .environment import routes_environment
-        from .routes import MockRoutes
+        from wan26core.testing.environment import routes_environment
+        from wan26core.testing.routes import MockRoutes
     except ImportError as exc:
         pytest.fail(f"{_EXTRA_HINT} ({exc})", pytrace=False)
     specs = _specs(request)

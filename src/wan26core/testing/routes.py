@@ -24,10 +24,9 @@ from respx.patterns import M, Pattern
 
 from wan26_mock.encoding import to_wire
 from wan26_mock.engine import ADMIN_PREFIX, Engine
-from wan26core.contract import Contract
-
-from .bridge import EngineBridge
-from .control import AdminError, MockControl
+from wan26core._contract import Contract
+from wan26core.testing.bridge import EngineBridge
+from wan26core.testing.control import AdminError, MockControl
 
 __all__ = ["MockRoutes", "UnroutedRequestError", "provider_hosts"]
 

@@ -1,0 +1,192 @@
+"""The inverse of rendering: read a provider's wire body back into a canonical request.
+
+The mock server uses it to check what a client sent against the same contract rules the client uses.
+References come back named ``ref1``, ``ref2`` … in the endpoint's numbering, so the provider's own
+tokens in the prompt (``Character1``, ``character2``, ``@Video1``) keep pointing at the same files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from wan26core._contract import Contract
+from wan26core._errors import ValidationError, Violation
+from wan26core._rules.references import get_path
+from wan26core._rules.request import GenerationRequest, Reference, infer_kind
+from wan26core._rules.validation import OPTION_FIELDS, json_key, provider_side, validate
+from wan26core._rules.wire_schema import WireProblem, read_wire, wire_native
+
+__all__ = ["check_wire", "parse_wire", "wire_violation"]
+
+#: what a source no provider can fetch is read as: a URL that names no host of anyone's and no file
+_UNFETCHABLE = "https://unfetchable.invalid/source"
+
+#: Rules that only wan26 applies (naming and binding); a provider does not check them.
+_WAN26_ONLY = ("references.name", "references.unknown", "references.unused", "prompt.literal_token", "source.")
+
+
+def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
+    """A canonical request equivalent to ``body``; :class:`ValidationError` when the provider would refuse its shape.
+
+    The body first goes through the provider's own schema check (:mod:`wan26core._rules.wire_schema`: types, enums,
+    ranges, required fields, the provider's coercions and extra-field policy); then every media source must be
+    a URL or a data URI, as a provider can fetch nothing else (a host path is never opened).
+    """
+    request, sources = _read(body, contract)
+    if sources:
+        raise ValidationError(sources, provider=contract.id)
+    return request
+
+
+def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None, list[Violation]]:
+    """Read ``body`` once and say what the provider itself would refuse, each violation with its native error.
+
+    In the order a provider's server finds them: the body's shape (types, required fields: the provider's generic
+    answer); then the contract's rules, each with its catalogued error, or the generic answer where the catalogue
+    has none (a documented limit is refused even when no page shows its error); then the schema's remaining limits.
+    """
+    try:
+        request, sources = _read(body, contract)
+    except ValidationError as exc:
+        return None, exc.violations
+    with provider_side():  # the client's pre-flight source rules are not the provider's
+        found = [v for v in validate(request, contract) if v.severity == "error" and not v.rule.startswith(_WAN26_ONLY)]
+    refused = sources + [v if v.native is not None else _generic(v, contract, body) for v in found]
+    if not refused:
+        _, limits = read_wire(body, contract, shape_only=False)
+        refused = [wire_violation(p, contract) for p in limits]
+    return (request if not refused else None), refused
+
+
+def _read(body: Any, contract: Contract) -> tuple[GenerationRequest, list[Violation]]:
+    """The canonical request and the media sources no provider can fetch (those read as a placeholder URL, so
+    nothing looks at a host path); :class:`ValidationError` when the body's shape is wrong."""
+    if not isinstance(body, dict):
+        raise ValidationError([_shape("$", "the body must be a JSON object", contract)], provider=contract.id)
+    coerced, found = read_wire(body, contract, shape_only=True)
+    if found:
+        raise ValidationError([wire_violation(p, contract) for p in found], provider=contract.id)
+    return _canonical(coerced, contract)
+
+
+def _generic(violation: Violation, contract: Contract, body: Any) -> Violation:
+    """A contract rule with no catalogued error of its own: the provider's generic refusal, at the wire field."""
+    from wan26core._dialect import wire_path
+
+    where = wire_path(violation, contract, body)
+    problem = WireProblem(tuple(where.split(".")) if where != "body" else (), violation.rule, violation.message, violation.value)
+    return Violation(
+        violation.field, violation.rule, violation.message, violation.limit, violation.value, wire_native(problem, contract)
+    )
+
+
+def wire_violation(problem: WireProblem, contract: Contract) -> Violation:
+    """A schema problem as a violation: ``field`` is its dotted wire path, ``rule`` ``wire.<kind>``, ``value`` the
+    echoable offending value and ``limit`` the problem's context (pydantic's ``ctx``)."""
+    return Violation(
+        problem.parameter,
+        f"wire.{problem.kind}",
+        f"{problem.parameter}: {problem.message}",
+        limit=dict(problem.ctx) if problem.ctx else None,
+        value=problem.echo(),
+        native=wire_native(problem, contract),
+    )
+
+
+def _canonical(body: dict[str, Any], contract: Contract) -> tuple[GenerationRequest, list[Violation]]:
+    problems: list[Violation] = []
+    sources: list[Violation] = []
+    fields = contract.wire_fields
+    prompt = get_path(body, fields["prompt"])
+    if prompt is None and contract.limits["prompt"].get("required", True):
+        problems.append(_shape(fields["prompt"], "the prompt is required", contract, rule="prompt.required"))
+    elif prompt is not None and not isinstance(prompt, str):
+        problems.append(_shape(fields["prompt"], "the prompt must be a string", contract))
+    references: list[Reference] = []
+    spec = contract.references
+    if spec is not None:
+        wire = spec["wire"]
+        lists = [("mixed", wire["mixed"])] if "mixed" in wire else [(k, wire[k]) for k in ("video", "image") if k in wire]
+        for kind, path in lists:
+            items = get_path(body, path)
+            if items is None:
+                continue
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                problems.append(_shape(path, "must be a list of URL strings", contract))
+                continue
+            for source in items:
+                guessed = infer_kind(source) if kind == "mixed" else kind
+                if not _fetchable(source):
+                    sources.append(_not_a_url(f"references[{len(references)}]", "references.source", source, contract))
+                    source = _UNFETCHABLE
+                references.append(Reference(f"ref{len(references) + 1}", source, guessed or "image"))  # type: ignore[arg-type]
+    image = get_path(body, fields["first_frame"]) if "first_frame" in fields else None
+    if isinstance(image, str) and not _fetchable(image):
+        sources.append(_not_a_url("image", "first_frame.source", image, contract))
+        image = _UNFETCHABLE
+    audio_wire = contract.options.get("audio_url", {}).get("wire")
+    audio = get_path(body, audio_wire) if audio_wire else None
+    if isinstance(audio, str) and not _fetchable(audio):
+        sources.append(_not_a_url("audio", "audio.source", audio, contract))
+    kwargs: dict[str, Any] = {}
+    for name, attr in OPTION_FIELDS.items():
+        option = contract.option(name)
+        if not option.get("wire"):
+            continue
+        value = get_path(body, option["wire"])
+        if value is None:
+            continue
+        reverse = {json_key(v): k for k, v in option.get("wire_values", {}).items()}
+        canonical: Any = reverse.get(json_key(value), value)
+        if isinstance(canonical, str) and name in ("duration", "seed") and canonical.lstrip("-").isdigit():
+            canonical = int(canonical)
+        elif isinstance(canonical, float) and name in ("duration", "seed") and canonical.is_integer():
+            canonical = int(canonical)  # JSON has one number type: 5.0 is the integer 5 (as the wire schema check says)
+        kwargs[attr] = _UNFETCHABLE if attr == "audio" and sources and sources[-1].rule == "audio.source" else canonical
+    table = contract.options.get("size_table")
+    if table:
+        size = get_path(body, table["wire"])
+        if size is not None:
+            match = [(tier, ratio) for tier, ratios in table["tiers"].items() for ratio, s in ratios.items() if s == size]
+            if match:
+                kwargs["resolution"], kwargs["aspect_ratio"] = match[0]
+            else:
+                problems.append(
+                    _shape(table["wire"], f"size {size!r} is not a documented W*H size", contract, rule="option.values")
+                )
+    if problems:
+        raise ValidationError(problems, provider=contract.id)
+    try:
+        return GenerationRequest(prompt=prompt or "", references=tuple(references), image=image, **kwargs), sources
+    except TypeError as exc:  # pragma: no cover - kwargs are all known fields
+        raise ValidationError([_shape("$", str(exc), contract)], provider=contract.id) from exc
+
+
+def _fetchable(source: str) -> bool:
+    """What a provider can fetch: an http(s) URL with a host, or a base64 data URI. Never a path on a host."""
+    head = source[:16].lower()
+    if head.startswith("data:"):
+        return True
+    if not head.startswith(("http://", "https://")):
+        return False
+    try:
+        return bool(urlsplit(source).netloc)
+    except ValueError:
+        return False
+
+
+def _not_a_url(field: str, rule: str, source: str, contract: Contract) -> Violation:
+    shown = source if len(source) <= 200 else source[:200] + "…"
+    return Violation(
+        field,
+        rule,
+        f"{shown!r} is not a URL the provider can fetch (http(s) or a data URI)",
+        value=shown,
+        native=contract.native_error(rule, field=field, value=shown) or contract.native_error("*", field=field),
+    )
+
+
+def _shape(path: str, message: str, contract: Contract, rule: str = "request.type") -> Violation:
+    native = contract.native_error(rule, field=path) or contract.native_error("*", field=path)
+    return Violation(path, rule, message, native=native)
