@@ -168,7 +168,7 @@ def test_a_seeded_mock_draws_the_same_request_ids_in_the_same_order_again_after_
     with mock_client(*BUILTIN_PLUGINS, seed=5) as one, mock_client(*BUILTIN_PLUGINS, seed=5) as two:
         first = run(one)
         assert run(two) == first and len(set(first)) == 3
-        assert one.post("/__wan26__/reset").status_code == 200
+        assert one.post("/__wan26__/reset", json={}).status_code == 200
         assert run(one) == first
     with mock_client(*BUILTIN_PLUGINS, seed=6) as other:
         assert set(run(other)).isdisjoint(first)
