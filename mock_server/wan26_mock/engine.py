@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
+import math
 import os
 import re
 import tempfile
@@ -57,6 +59,8 @@ from .storage import DEFAULT_CAP, TOKEN_PATH, FalStorage
 from .streams import MockStream, aborted, status_events
 from .wakeups import Notifier, WatchedClock
 from .webhooks import USER_AGENT, WebhookDispatcher, WebhookSigner, refusal, retry_delays
+
+_log = logging.getLogger("wan26_mock")
 
 __all__ = ["ADMIN_PREFIX", "Engine"]
 
@@ -219,7 +223,8 @@ class Engine:
             response = MockResponse(503, {"detail": "the wan26 mock is shutting down"})
         except ScenarioError as exc:  # a bad X-Wan26-Mock-Scenario: refused in the admin API's shape, never ignored
             response = MockResponse(400, {"detail": str(exc)})
-        except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly
+        except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly, and log it
+            _log.exception("wan26 mock internal error on %s %s", method, path)
             response = MockResponse(500, {"detail": f"wan26 mock internal error: {exc!r}"}, {"x-wan26-mock-bug": "1"})
         self.journal.record(
             time=now,
@@ -355,7 +360,7 @@ class Engine:
         canonical, violations = check_wire(body, contract)
         if violations or canonical is None:
             return dialect.invalid(request, contract, violations), None
-        job = self.jobs.create(provider, contract, canonical, body, now)
+        job = self.jobs.create(provider, contract, canonical, known_fields(body, contract.request_schema), now)
         if fault is not None:
             if fault.name == "stuck":
                 job.outcome = "stuck"
@@ -639,3 +644,19 @@ def _shape(contract: Contract, message: str, rule: str = "request.type") -> Viol
         entry = next((e for e in contract.data["errors"] if e["kind"] == "validation"), None)
         native = NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
     return Violation("$", rule, message, native=native)
+
+
+def known_fields(body: Any, schema: Mapping[str, Any]) -> Any:
+    """What a job keeps of a wire body: the fields the request schema names (at every depth; the provider ignores the
+    rest, so the mock does not store megabytes of them), non-finite numbers as their names (strict JSON out)."""
+    if isinstance(body, dict):
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            return {k: known_fields(v, {}) for k, v in body.items()}
+        return {k: known_fields(v, props[k]) for k, v in body.items() if k in props}
+    if isinstance(body, list):
+        items = schema.get("items")
+        return [known_fields(v, items if isinstance(items, dict) else {}) for v in body]
+    if isinstance(body, float) and not math.isfinite(body):
+        return repr(body)
+    return body
