@@ -307,8 +307,24 @@ class Engine:
     def _fault(self, request: MockRequest, provider: str | None, action: str) -> Fault | None:
         header = request.headers.get(SCENARIO_HEADER)
         if header:
-            return read_scenario(header, "X-Wan26-Mock-Scenario")
+            fault = read_scenario(header, "X-Wan26-Mock-Scenario")
+            self._check_native_code(fault, provider)
+            return fault
         return self.faults.take(provider, action) if self.faults else None
+
+    def _check_native_code(self, fault: Fault, provider: str | None) -> None:
+        """A fault naming a native code (``generation_failed:<code>``, ``server_error:<code>``) must name one of the
+        provider's catalogued codes: a test that asked for a code should not pass with another."""
+        if provider is None or fault.name not in ("generation_failed", "server_error") or not fault.argument:
+            return
+        if fault.number is not None:  # server_error:<status>
+            return
+        contract = next((c[provider] for c in self.contracts.values() if provider in c), None)
+        if contract is not None and contract.error(fault.argument) is None:
+            codes = sorted({str(e["code"]) for e in contract.data["errors"]})
+            raise ScenarioError(
+                f"X-Wan26-Mock-Scenario: {fault.argument!r} is no native code of {provider}; catalogued: {', '.join(codes)}"
+            )
 
     async def _early_fault(
         self, fault: Fault | None, dialect: Dialect, request: MockRequest, contract: Contract

@@ -144,3 +144,15 @@ def test_aimlapi_refuses_a_data_uri_in_its_own_words(client: TestClient) -> None
     assert refused.status_code == 400
     assert "local file" not in refused.json()["message"]
     assert "data URI" in refused.json()["message"] and "'video_urls'" in refused.json()["message"]
+
+
+def test_a_scenario_naming_a_code_the_provider_lacks_is_refused_not_swapped(client: TestClient) -> None:
+    body = {"model": "wan26_r2v", "input": {"prompt": "character1 waves", "reference_urls": [VIDEO]}}
+    for scenario in ("generation_failed:BOGUS", "server_error:no_such_code"):
+        refused = client.post("/model/v1/generation", json=body, headers={**BEARER, "X-Wan26-Mock-Scenario": scenario})
+        assert refused.status_code == 400, refused.text
+        assert "no native code of vtrix/r2v" in refused.json()["detail"]
+    taken = client.post(
+        "/model/v1/generation", json=body, headers={**BEARER, "X-Wan26-Mock-Scenario": "generation_failed:001028095"}
+    )
+    assert taken.status_code == 200 and taken.json()["status"] != "failed"
