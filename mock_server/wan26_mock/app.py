@@ -100,7 +100,10 @@ class MockEndpoint:
         if has_body:
             storage = getattr(self.engine, "storage", None)  # fal's uploads take bigger bodies
             limit = MAX_UPLOAD_BYTES if storage is not None and storage.handles(path) else MAX_BODY_BYTES
-            body, size = await _read_body(receive, limit if declared <= limit else -1)  # announced too big: keep none
+            try:
+                body, size = await _read_body(receive, limit if declared <= limit else -1)  # announced too big: keep none
+            except ClientDisconnect:  # the client went away mid-body: nobody to answer, nothing to log
+                return
         parts = (scope["method"], path, self._query(scope.get("query_string", b"")), headers, body, self._base_url(scope, host))
         if size > len(body):  # nothing kept: the engine refuses it by its size
             response = await self.engine.handle_parts(*parts, body_size=size)

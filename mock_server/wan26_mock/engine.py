@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
+import math
 import os
 import re
 import tempfile
@@ -59,6 +61,8 @@ from .outputs import OutputsClosed, OutputShape, OutputStore, bounded_shape
 from .streams import MockStream, aborted, status_events
 from .wakeups import Notifier, WatchedClock
 from .webhooks import USER_AGENT, WebhookDispatcher, refusal, retry_delays
+
+_log = logging.getLogger("wan26_mock")
 
 __all__ = ["ADMIN_PREFIX", "Engine"]
 
@@ -230,7 +234,8 @@ class Engine:
             response = MockResponse(503, {"detail": "the wan26 mock is shutting down"})
         except ScenarioError as exc:  # a bad X-Wan26-Mock-Scenario: refused in the admin API's shape, never ignored
             response = MockResponse(400, {"detail": str(exc)})
-        except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly
+        except Exception as exc:  # the mock never answers 500 unless asked to: report a bug plainly, and log it
+            _log.exception("wan26 mock internal error on %s %s", method, path)
             response = MockResponse(500, {"detail": f"wan26 mock internal error: {exc!r}"}, {"x-wan26-mock-bug": "1"})
         self.journal.record(
             time=now,
@@ -315,8 +320,24 @@ class Engine:
     def _fault(self, request: MockRequest, provider: str | None, action: str) -> Fault | None:
         header = request.headers.get(SCENARIO_HEADER)
         if header:
-            return read_scenario(header, "X-Wan26-Mock-Scenario")
+            fault = read_scenario(header, "X-Wan26-Mock-Scenario")
+            self._check_native_code(fault, provider)
+            return fault
         return self.faults.take(provider, action) if self.faults else None
+
+    def _check_native_code(self, fault: Fault, provider: str | None) -> None:
+        """A fault naming a native code (``generation_failed:<code>``, ``server_error:<code>``) must name one of the
+        provider's catalogued codes: a test that asked for a code should not pass with another."""
+        if provider is None or fault.name not in ("generation_failed", "server_error") or not fault.argument:
+            return
+        if fault.number is not None:  # server_error:<status>
+            return
+        contract = next((c[provider] for c in self.contracts.values() if provider in c), None)
+        if contract is not None and contract.error(fault.argument) is None:
+            codes = sorted({str(e["code"]) for e in contract.data["errors"]})
+            raise ScenarioError(
+                f"X-Wan26-Mock-Scenario: {fault.argument!r} is no native code of {provider}; catalogued: {', '.join(codes)}"
+            )
 
     async def _early_fault(
         self, fault: Fault | None, dialect: Dialect, request: MockRequest, contract: Contract
@@ -368,7 +389,7 @@ class Engine:
         canonical, violations = check_wire(body, contract)
         if violations or canonical is None:
             return dialect.invalid(request, contract, violations), None
-        job = self.jobs.create(provider, contract, canonical, body, now)
+        job = self.jobs.create(provider, contract, canonical, known_fields(body, contract.request_schema), now)
         if fault is not None:
             if fault.name == "stuck":
                 job.outcome = "stuck"
@@ -658,3 +679,19 @@ def _shape(contract: Contract, message: str, rule: str = "request.type") -> Viol
         entry = next((e for e in contract.data["errors"] if e["kind"] == "validation"), None)
         native = NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
     return Violation("$", rule, message, native=native)
+
+
+def known_fields(body: Any, schema: Mapping[str, Any]) -> Any:
+    """What a job keeps of a wire body: the fields the request schema names (at every depth; the provider ignores the
+    rest, so the mock does not store megabytes of them), non-finite numbers as their names (strict JSON out)."""
+    if isinstance(body, dict):
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            return {k: known_fields(v, {}) for k, v in body.items()}
+        return {k: known_fields(v, props[k]) for k, v in body.items() if k in props}
+    if isinstance(body, list):
+        items = schema.get("items")
+        return [known_fields(v, items if isinstance(items, dict) else {}) for v in body]
+    if isinstance(body, float) and not math.isfinite(body):
+        return repr(body)
+    return body

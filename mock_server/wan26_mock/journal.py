@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import json
 import marshal
+import math
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -50,11 +51,16 @@ def _body(raw: bytes | Any) -> Any:
     if isinstance(raw, (bytes, bytearray)):
         if len(raw) > MAX_BODY:
             return _too_big(raw)
-        try:
-            return json.loads(raw) if raw else None
+        try:  # strict JSON out: NaN, Infinity and 1e400 read back as their text
+            return json.loads(raw, parse_constant=str, parse_float=_finite) if raw else None
         except (ValueError, RecursionError):  # RecursionError: nested past the stack
             return raw[:1024].decode("utf-8", "replace")
     return raw
+
+
+def _finite(text: str) -> float | str:
+    value = float(text)
+    return value if math.isfinite(value) else text
 
 
 # An entry: these fields as they are (they are what filters compare), then the rest, marshalled, then the

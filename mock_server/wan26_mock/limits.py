@@ -9,6 +9,7 @@ never reach a timer, the virtual clock or an answer's JSON.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 __all__ = [
@@ -68,6 +69,8 @@ def check_number(
     if isinstance(value, float):
         number = value
     elif text and isinstance(value, str) and len(value) <= 40:
+        if not _NUMBER.fullmatch(value):  # ASCII only: no "1_000", no "٥", no padding
+            raise BadNumber(field, rule, value)
         try:
             number = int(value) if integer else float(value)
         except ValueError:
@@ -77,6 +80,9 @@ def check_number(
     if not math.isfinite(number) or not minimum <= number <= maximum or (integer and number != int(number)):
         raise BadNumber(field, rule, value)
     return float(number)
+
+
+_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", re.IGNORECASE | re.ASCII)
 
 
 def check_time_scale(value: Any, field: str = "time_scale") -> float:

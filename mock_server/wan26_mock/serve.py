@@ -50,7 +50,7 @@ def _max_jobs(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--seed", type=int, default=None, help="make ids, timings and outputs reproducible")
     parser.add_argument(
         "--profile",
@@ -268,3 +268,14 @@ def _base_url(host: str, sock: socket.socket, tls: bool) -> str:
     if ":" in shown:
         shown = f"[{shown}]"
     return f"{'https' if tls else 'http'}://{shown}:{port}"
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0-65535 (0: a free one); anything else is a usage error, never a port taken modulo 65536."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0-65535)")
+    return port

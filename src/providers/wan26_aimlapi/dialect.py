@@ -166,6 +166,8 @@ def _hint(violation: Violation, wire: str) -> str:
     """A violation in the zod wording AI/ML API uses (``Expected … received …``) where it has one, at its wire field."""
     if violation.rule.startswith("wire.") and violation.native is not None:
         return violation.native.message.removeprefix("Body validation error\n")
+    if violation.rule.endswith(".data_uri"):  # the provider's words, not the client's advice
+        return f"Expected a URL, received a data URI at '{wire}'"
     if violation.rule == "option.values" and isinstance(violation.limit, list):
         expected = " | ".join(_zod_value(v) for v in violation.limit)
         return f"Invalid enum value. Expected {expected}, received {_zod_value(violation.value)}"

@@ -46,6 +46,7 @@ TOKEN_TTL_S = 3600.0
 _OBJECT = re.compile(r"^/files/(?P<folder>[0-9a-f]{16})/(?P<name>[^/]+)$")
 _PART = re.compile(r"^/files/(?P<folder>[0-9a-f]{16})/(?P<name>[^/]+)/multipart/(?P<upload>[0-9a-f]{24})/(?P<part>\d{1,5})$")
 _COMPLETE = re.compile(r"^/files/(?P<folder>[0-9a-f]{16})/(?P<name>[^/]+)/multipart/(?P<upload>[0-9a-f]{24})/complete$")
+_MAX_NAME_BYTES = 200  # of a stored upload's file name; longer names are stored as their hash (suffix kept)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -141,6 +142,9 @@ class FalStorage:
     def _new_object(self, request: MockRequest, file_name: str | None, content_type: str | None) -> _Object:
         folder = secrets.token_hex(8)
         name = _UNSAFE.sub("_", Path(file_name or "").name).strip("._") or "upload.bin"
+        if len(name.encode("utf-8", "surrogatepass")) > _MAX_NAME_BYTES:  # a file system takes 255 bytes at most
+            suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
+            name = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32] + suffix
         key = f"{folder}/{name}"
         obj = _Object(key, content_type or "application/octet-stream", self.directory / folder / name)
         with self._lock:

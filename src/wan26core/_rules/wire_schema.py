@@ -137,7 +137,7 @@ def _coerce_digits(node: Any, schema: Mapping[str, Any]) -> Any:
     if isinstance(node, dict) and isinstance(schema.get("properties"), dict):
         props = schema["properties"]
         return {k: _coerce_digits(v, props[k]) if k in props else v for k, v in node.items()}
-    if isinstance(node, str) and node.lstrip("-").isdigit() and len(node) <= 20:
+    if isinstance(node, str) and node.isascii() and node.lstrip("-").isdigit() and len(node) <= 20:
         enum = schema.get("enum")
         wants_int = schema.get("type") == "integer" or (isinstance(enum, list) and all(type(v) is int for v in enum))
         if wants_int:
