@@ -23,8 +23,7 @@ import wan26_aimlapi
 import wan26_dashscope
 import wan26_fal
 import wan26_vtrix
-from wan26core import JobStatus, JobTimeoutError, Journal, Registry, RetryPolicy, SubmitUncertainError
-from wan26core.client import AsyncClient, Client
+from wan26core import AsyncClient, Client, JobStatus, JobTimeoutError, Journal, Registry, RetryPolicy, SubmitUncertainError
 from wan26core.testing import MockConfig, MockRoutes
 
 PROVIDERS = ["fal/r2v-flash", "aimlapi/r2v", "vtrix/r2v", "dashscope/r2v"]

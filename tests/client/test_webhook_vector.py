@@ -1,6 +1,6 @@
 """fal webhook verification against an independent vector: a fixed Ed25519 key and fal's documented layout.
 
-Nothing here uses the project's signer (the mock's ``WebhookSigner``): the message is built and signed in this file
+Nothing here uses the project's signer (the mock's ``FalWebhookSigner``): the message is built and signed in this file
 with ``cryptography``, exactly as fal documents it ("Verifying your webhook"):
 
     {request_id}\\n{user_id}\\n{timestamp}\\n{hex sha256 of the raw body}
