@@ -21,17 +21,12 @@ import asyncio
 import inspect
 import json
 import logging
-import math
-import os
-import re
-import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-from wan26core import Contract, NativeError, Registry, Violation, default_registry
+from wan26core import Contract, NativeError, Registry, default_registry
 from wan26core._dialect import (
     Dialect,
     JobSnapshot,
@@ -50,17 +45,19 @@ from wan26core._dialect import (
 from wan26core._rules.wire import check_wire
 
 from .admin import ADMIN_PREFIX, AdminApi
+from .catalogue import body_refusal, catalogue_error, fault_failure
 from .encoding import EncodedResponse, encoded, id_spots, reissued
 from .faults import SCENARIO_HEADER, Fault, FaultQueue, ScenarioError, read_scenario
 from .ids import RequestIds
-from .jobs import Job, JobStore, Profile
-from .journal import MAX_BODY as JOURNAL_MAX_BODY
-from .journal import Journal
+from .jobs import Job, JobStore, Profile, known_fields
+from .journal import Journal, journaled_answer, keeps_body_of
 from .limits import DEFAULT_MAX_JOBS
-from .outputs import OutputsClosed, OutputShape, OutputStore, bounded_shape
+from .output_shapes import default_output_dir, output_shape
+from .outputs import OutputsClosed, OutputStore
+from .router import DialectRoute, Router, draws_request_ids
 from .streams import MockStream, aborted, status_events
 from .wakeups import Notifier, WatchedClock
-from .webhooks import USER_AGENT, WebhookDispatcher, refusal, retry_delays
+from .webhooks import USER_AGENT, WebhookDispatcher, host_port, refusal, retry_delays, webhook_url_of
 
 _log = logging.getLogger("wan26_mock")
 
@@ -71,22 +68,6 @@ DEFAULT_CAP = 2 * 1024**3  # what the storage routes keep, in all
 MAX_UPLOAD_BYTES = 128 * 1024 * 1024  # one storage request (fal-client sends up to 100 MB in one POST)
 KEEPALIVE_S = 15.0  # when a contract's stream route does not say
 FAST_WEBHOOK_WINDOW = 1 / 1000  # the fast profile compresses a provider's webhook retry window a thousandfold
-STANDARD_SIZES: dict[str, dict[str, tuple[int, int]]] = {
-    "480p": {"16:9": (832, 480), "9:16": (480, 832), "1:1": (624, 624), "4:3": (720, 544), "3:4": (544, 720)},
-    "720p": {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960), "4:3": (1088, 832), "3:4": (832, 1088)},
-    "1080p": {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1440, 1440), "4:3": (1632, 1248), "3:4": (1248, 1632)},
-}
-
-
-@dataclass(frozen=True)
-class _Route:
-    method: str
-    pattern: re.Pattern[str]
-    dialect: Dialect
-    action: str
-    cacheable: bool  # the dialect's status/result answers may be reused while the job's phase holds
-    request_ids: bool  # the dialect writes request ids: each request gets a fresh one (MockRequest.request_id)
-    trailing_slash: bool  # the provider answers its paths with a trailing slash too
 
 
 class Engine:
@@ -119,22 +100,8 @@ class Engine:
                 continue
             self.dialects.setdefault(dialect.provider, dialect)
             self.contracts.setdefault(dialect.provider, {})[provider_id] = provider.contract
-        self.routes = [
-            _Route(
-                route.method.upper(),
-                _compile(route.path),
-                dialect,
-                route.action,
-                _cacheable(dialect),
-                _ids(dialect),
-                _trailing_slash(dialect),
-            )
-            for dialect in self.dialects.values()
-            for route in dialect.routes()
-        ]
-        self._routes_by_method: dict[str, list[_Route]] = {}
-        for known in self.routes:
-            self._routes_by_method.setdefault(known.method, []).append(known)
+        self.router = Router(self.dialects.values())
+        self.routes = self.router.routes
         self.notifier = Notifier()
         self.clock = WatchedClock(self.notifier, scale=time_scale, frozen=frozen_clock)
         self.jobs = JobStore(seed=seed, profile=profile, max_jobs=max_jobs)
@@ -243,9 +210,9 @@ class Engine:
             path=request.path,
             query=request.query,
             headers=request.headers,
-            body=request.body if action != "upload" or _is_json_type(request) else b"",
+            body=request.body if action != "upload" or keeps_body_of(request) else b"",
             status=response.status,
-            response=_journaled(response),
+            response=journaled_answer(response),
             provider=provider,
             action=action,
             job_id=job_id,
@@ -254,23 +221,12 @@ class Engine:
         return response
 
     # --- provider routes --------------------------------------------------------------------------
-    def _match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
-        routes = self._routes_by_method.get(method)
-        if not routes:
-            return None
-        for route in routes:
-            found = route.pattern.fullmatch(path)
-            if found:
-                return route, found.groupdict()
-        if len(path) > 1 and path.endswith("/"):  # the routes of a dialect that tolerates a trailing slash
-            stripped = path.rstrip("/")
-            for route in routes:
-                found = route.pattern.fullmatch(stripped) if route.trailing_slash else None
-                if found:
-                    return route, found.groupdict()
-        return None
+    def _match(self, method: str, path: str) -> tuple[DialectRoute, dict[str, str]] | None:
+        return self.router.match(method, path)
 
-    async def _dispatch(self, route: _Route, request: MockRequest) -> tuple[MockResponse, str | None, str | None, Fault | None]:
+    async def _dispatch(
+        self, route: DialectRoute, request: MockRequest
+    ) -> tuple[MockResponse, str | None, str | None, Fault | None]:
         dialect = route.dialect
         contracts = self.contracts[dialect.provider]
         job: Job | None = None
@@ -349,7 +305,7 @@ class Engine:
         if fault.name == "latency":
             await asyncio.sleep((fault.number or 0) / 1000)
         elif fault.name == "rate_limited":
-            native = _catalogue(contract, "rate_limit") or NativeError(429, "rate_limited", "Too many requests")
+            native = catalogue_error(contract, "rate_limit") or NativeError(429, "rate_limited", "Too many requests")
             response = dialect.error(request, native)
             retry_after = fault.number if fault.number is not None else 1
             return MockResponse(response.status, response.body, {**response.headers, "retry-after": f"{retry_after:g}"})
@@ -359,14 +315,14 @@ class Engine:
                 return dialect.error(request, NativeError(entry["http_status"] or 500, entry["code"], entry["message"]))
             status = int(fault.number) if fault.number and 500 <= fault.number < 600 else 503
             native = (
-                _catalogue(contract, "provider", status, exact=True)
-                or _catalogue(contract, "timeout", status, exact=True)
-                or _catalogue(contract, "provider", status)
+                catalogue_error(contract, "provider", status, exact=True)
+                or catalogue_error(contract, "timeout", status, exact=True)
+                or catalogue_error(contract, "provider", status)
                 or NativeError(status, "server_error", "Service unavailable")
             )
             return dialect.error(request, NativeError(status, native.code, native.message))
         elif fault.name == "unauthorized":
-            native = _catalogue(contract, "authentication") or NativeError(401, "unauthorized", "Unauthorized")
+            native = catalogue_error(contract, "authentication") or NativeError(401, "unauthorized", "Unauthorized")
             return dialect.error(request, native)
         return None
 
@@ -376,16 +332,18 @@ class Engine:
         if denied is not None:
             return denied
         contract = next(iter(self.contracts[dialect.provider].values()))
-        return dialect.invalid(request, contract, [_shape(contract, f"the body ({size} bytes) is over {MAX_BODY_BYTES} bytes")])
+        too_big = body_refusal(contract, f"the body ({size} bytes) is over {MAX_BODY_BYTES} bytes")
+        return dialect.invalid(request, contract, [too_big])
 
     def _submit(
         self, dialect: Dialect, request: MockRequest, provider: str, contract: Contract, fault: Fault | None, now: float
     ) -> tuple[MockResponse, Job | None]:
         body = json_body(request)
         if not is_json(body):
-            return dialect.invalid(request, contract, [_shape(contract, "the body is not JSON", "request.json")]), None
+            return dialect.invalid(request, contract, [body_refusal(contract, "the body is not JSON", "request.json")]), None
         if not isinstance(body, dict):
-            return dialect.invalid(request, contract, [_shape(contract, "the body is not a JSON object", "request.body")]), None
+            not_object = body_refusal(contract, "the body is not a JSON object", "request.body")
+            return dialect.invalid(request, contract, [not_object]), None
         canonical, violations = check_wire(body, contract)
         if violations or canonical is None:
             return dialect.invalid(request, contract, violations), None
@@ -395,18 +353,20 @@ class Engine:
                 job.outcome = "stuck"
             elif fault.name in ("generation_failed", "content_policy"):
                 job.outcome = "failed"
-                job.error = _failure(contract, fault)
+                job.error = fault_failure(contract, fault)
         job.meta["query"] = dict(request.query)
         job.meta["base_url"] = request.base_url
-        job.webhook_url = _webhook_url(request, contract)
+        job.webhook_url = webhook_url_of(request, contract)
         if job.webhook_url is not None and isinstance(dialect, WebhookDialect):
-            refused = refusal(job.webhook_url, ADMIN_PREFIX, {*self.own_addresses, _host_port(request.base_url)})
+            refused = refusal(job.webhook_url, ADMIN_PREFIX, {*self.own_addresses, host_port(request.base_url)})
             self.webhooks.add(job.id, provider, job.webhook_url, self._retry_delays(contract), refused)
             if refused is None:
                 self.webhooks.ensure_running()
         return dialect.submitted(request, self.jobs.snapshot(job, now, contract)), job
 
-    def _job_answer(self, route: _Route, request: MockRequest, job: Job, contract: Contract, now: float) -> MockResponse | None:
+    def _job_answer(
+        self, route: DialectRoute, request: MockRequest, job: Job, contract: Contract, now: float
+    ) -> MockResponse | None:
         """The answer to a status, result or cancel request; None while a succeeded job has no video yet."""
         action, dialect = route.action, route.dialect
         if action == "cancel":
@@ -509,7 +469,7 @@ class Engine:
         if job.state_at(now) == "succeeded" and job.video is None:
             await self._make_video(job, contract, base_url)
         snapshot = self.jobs.snapshot(job, now, contract)
-        request_id = self.request_ids.next() if _ids(dialect) else ""
+        request_id = self.request_ids.next() if draws_request_ids(dialect) else ""
         request = MockRequest("GET", "", {}, {}, b"", base_url, {"request_id": job.id}, now=now, request_id=request_id)
         payload = dialect.webhook(request, snapshot, dialect.result(request, snapshot))
         return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
@@ -528,170 +488,7 @@ class Engine:
         return await self.storage.handle(request, dialect.authenticate), fault
 
 
-def default_output_dir() -> Path:
-    """Outputs depend only on their shape, so every mock process shares one cache (``WAN26_MOCK_CACHE``)."""
-    configured = os.environ.get("WAN26_MOCK_CACHE")
-    if configured:
-        return Path(configured)
-    return Path(tempfile.gettempdir()) / f"wan26-mock-outputs-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-
-
-def output_shape(job: Job | JobSnapshot, contract: Contract) -> OutputShape:
-    """The video a job produces: the requested (or default) tier, aspect ratio, duration and audio.
-
-    Only values the contract lists are taken from the request (anything else falls back to the contract's default),
-    and the result is clamped by :func:`~wan26_mock.outputs.bounded_shape`: no request can ask for a bigger output
-    than the largest documented one, whatever reached the job store."""
-    request = job.request
-    tier = _listed(request.resolution, contract, "resolution") or "1080p"
-    ratio = _listed(request.aspect_ratio, contract, "aspect_ratio") or "16:9"
-    table = contract.size_table
-    width, height = STANDARD_SIZES.get(tier, STANDARD_SIZES["1080p"]).get(ratio, (1920, 1080))
-    if table and tier in table and ratio in table[tier]:
-        width, height = _size(table[tier][ratio], (width, height))
-    duration = _listed(request.duration, contract, "duration") or 5
-    audio = request.generate_audio
-    if audio is None:
-        audio = bool(contract.default("generate_audio")) if contract.supports("generate_audio") else request.audio is not None
-    return bounded_shape(width, height, int(duration), audio=bool(audio))
-
-
-def _listed(value: Any, contract: Contract, option: str) -> Any:
-    """``value`` when the contract lists it for ``option`` (or lists nothing and it is a plain str/int), else the
-    contract's default (None when it has none)."""
-    spec = contract.data["options"].get(option, {})
-    allowed = spec.get("values")
-    plain = isinstance(value, (str, int)) and not isinstance(value, bool)
-    if plain and (value in allowed if isinstance(allowed, list) else isinstance(value, type(spec.get("default", value)))):
-        return value
-    return spec.get("default")
-
-
-def _size(text: Any, fallback: tuple[int, int]) -> tuple[int, int]:
-    """``"W*H"`` from a size table, else ``fallback``."""
-    width, _, height = str(text).partition("*")
-    return (int(width), int(height)) if width.isdigit() and height.isdigit() and len(width + height) < 10 else fallback
-
-
-def _cacheable(dialect: Dialect) -> bool:
-    """A dialect opts in with ``cacheable = True``: its status and result answers depend only on the request's
-    method, path, query and base URL and on the job snapshot (not on headers, body or the clock)."""
-    return getattr(dialect, "cacheable", False) is True
-
-
-def _ids(dialect: Dialect) -> bool:
-    """A dialect opts in with ``request_ids = True``: it writes the id of each request into its answers (drawing
-    one costs a microsecond, which the status polls of the other dialects do not pay)."""
-    return getattr(dialect, "request_ids", False) is True
-
-
-def _trailing_slash(dialect: Dialect) -> bool:
-    """A dialect opts in with ``trailing_slash = True``: its provider answers ``/path/`` as ``/path`` (a quirk of the
-    provider's, which an official client relies on)."""
-    return getattr(dialect, "trailing_slash", False) is True
-
-
-def _compile(template: str) -> re.Pattern[str]:
-    parts = re.split(r"(\{[a-z_]+\})", template)
-    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
-    return re.compile(regex)
-
-
-def _catalogue(contract: Contract, kind: str, status: int | None = None, *, exact: bool = False) -> NativeError | None:
-    """The first catalogued error of ``kind`` (with ``status`` when given; else, unless ``exact``, any status)."""
-    for entry in contract.data["errors"]:
-        if entry["kind"] == kind and (status is None or entry["http_status"] == status):
-            return NativeError(entry["http_status"], entry["code"], entry["message"])
-    if status is not None and not exact:
-        return _catalogue(contract, kind)
-    return None
-
-
-def _failure(contract: Contract, fault: Fault) -> NativeError:
-    if fault.name == "generation_failed" and fault.argument:
-        entry = contract.error(fault.argument)
-        if entry is not None:
-            return NativeError(entry["http_status"], entry["code"], entry["message"])
-    kind = "content_policy" if fault.name == "content_policy" else "generation_failed"
-    # always one of the provider's own codes: a catalogue without the kind (DashScope lists no generation failure,
-    # AI/ML API no content refusal) gives its generic failure, else its internal error
-    for fallback in (kind, "generation_failed", "provider"):
-        native = _task_failure(contract, fallback)
-        if native is not None:
-            return native
-    return NativeError(None, kind, f"the generation failed ({kind})")
-
-
-def _task_failure(contract: Contract, kind: str) -> NativeError | None:
-    """The catalogue's error of ``kind`` for a job that failed after it was accepted: the one reported in a task's
-    status (no HTTP status) first, then a 500, then any."""
-    entries = (e for e in contract.data["errors"] if e["kind"] == kind)
-    entry = min(entries, key=lambda e: 0 if e["http_status"] is None else 1 if e["http_status"] == 500 else 2, default=None)
-    return NativeError(entry["http_status"], entry["code"], entry["message"]) if entry is not None else None
-
-
-def _journaled(response: MockResponse) -> Any:
-    """What the journal keeps of an answer: the body (as the JSON sent, when already encoded), or what kind of
-    stream was sent."""
-    if isinstance(response, MockStream):
-        return {"streamed": response.headers.get("content-type", "application/octet-stream")}
-    if isinstance(response, EncodedResponse) and response.wire.is_json and len(response.wire.body) <= JOURNAL_MAX_BODY:
-        return response.wire.body  # the journal decodes it when read: the same JSON value
-    return response.body
-
-
-def _is_json_type(request: MockRequest) -> bool:
-    """Uploaded bytes stay out of the journal; the JSON of the storage API goes in."""
-    return "json" in request.headers.get("content-type", "") or not request.body
-
-
-def _webhook_url(request: MockRequest, contract: Contract) -> str | None:
-    """The webhook URL a submit names, by the contract's mechanism (``query:<parameter>``)."""
-    mechanism = str(contract.transport.get("webhook", {}).get("mechanism", ""))
-    kind, _, name = mechanism.partition(":")
-    url = request.query.get(name) if kind == "query" and name else None
-    return url if url and urlsplit(url).scheme in ("http", "https") else None
-
-
-def _host_port(base_url: str) -> tuple[str, int]:
-    """(host, port) of ``scheme://host[:port]``, the port by the scheme when not given."""
-    parts = urlsplit(base_url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return (parts.hostname or "", port or (443 if parts.scheme == "https" else 80))
-
-
 def _cancellable(contract: Contract, state: str) -> bool:
     """DashScope cancels only pending tasks; others cancel queued or running ones (the contract says which)."""
     route = contract.transport["routes"].get("cancel")
     return route is not None and state in route.get("states", ["queued", "running"])
-
-
-def _shape(contract: Contract, message: str, rule: str = "request.type") -> Violation:
-    """A body-level refusal: the catalogue's entry for ``rule`` (``request.json``: not JSON, ``request.body``: not an
-    object), else its ``request.type`` or ``*`` entry, else its first validation error."""
-    entry = next((e for e in contract.data["errors"] if rule != "request.type" and rule in e.get("rules", ())), None)
-    native = NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
-    native = native or contract.native_error("request.type") or contract.native_error("*")
-    if native is None:
-        entry = next((e for e in contract.data["errors"] if e["kind"] == "validation"), None)
-        native = NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
-    return Violation("$", rule, message, native=native)
-
-
-def known_fields(body: Any, schema: Mapping[str, Any]) -> Any:
-    """What a job keeps of a wire body: the fields the request schema names (at every depth; the provider ignores the
-    rest, so the mock does not store megabytes of them), non-finite numbers as their names (strict JSON out)."""
-    if isinstance(body, dict):
-        props = schema.get("properties")
-        if not isinstance(props, dict):
-            return {k: known_fields(v, {}) for k, v in body.items()}
-        return {k: known_fields(v, props[k]) for k, v in body.items() if k in props}
-    if isinstance(body, list):
-        items = schema.get("items")
-        return [known_fields(v, items if isinstance(items, dict) else {}) for v in body]
-    if isinstance(body, float) and not math.isfinite(body):
-        return repr(body)
-    return body

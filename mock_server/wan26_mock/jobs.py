@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
@@ -22,7 +22,7 @@ from wan26core._dialect import JobSnapshot, Video
 from .digests import compact_request, compact_value
 from .limits import DEFAULT_MAX_JOBS
 
-__all__ = ["Job", "JobStore", "Phase", "Profile"]
+__all__ = ["Job", "JobStore", "Phase", "Profile", "known_fields"]
 
 Profile = Literal["fast", "realistic"]
 Outcome = Literal["succeeded", "failed", "stuck"]
@@ -232,3 +232,19 @@ def _log_times(job: Job, count: int) -> tuple[float, ...]:
 def _cost(request: GenerationRequest, contract: Contract) -> float | None:
     estimate = estimate_cost(request, contract)
     return estimate.usd if estimate else None
+
+
+def known_fields(body: Any, schema: Mapping[str, Any]) -> Any:
+    """What a job keeps of a wire body: the fields the request schema names (at every depth; the provider ignores the
+    rest, so the mock does not store megabytes of them), non-finite numbers as their names (strict JSON out)."""
+    if isinstance(body, dict):
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            return {k: known_fields(v, {}) for k, v in body.items()}
+        return {k: known_fields(v, props[k]) for k, v in body.items() if k in props}
+    if isinstance(body, list):
+        items = schema.get("items")
+        return [known_fields(v, items if isinstance(items, dict) else {}) for v in body]
+    if isinstance(body, float) and not math.isfinite(body):
+        return repr(body)
+    return body

@@ -26,12 +26,14 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from wan26core._dialect import MockRequest, MockResponse, MockStream
 from wan26core._redaction import MASK, redact_text, secret_name
 from wan26core._redaction import redact_headers as _redact_headers
 
 from .digests import compact_json_bytes
+from .encoding import EncodedResponse
 
-__all__ = ["Journal", "redact_headers"]
+__all__ = ["Journal", "journaled_answer", "keeps_body_of", "redact_headers"]
 
 MAX_BODY = 16 * 1024
 _SHARED_LIMIT = 4096  # distinct request parts and paths kept for sharing (then the table starts over)
@@ -176,3 +178,18 @@ def _unpack(entry: _Entry) -> dict[str, Any]:
     fields["body"] = _body(fields["body"])
     fields["response"] = _body(fields["response"])
     return {k: fields[k] for k in _ORDER}
+
+
+def journaled_answer(response: MockResponse) -> Any:
+    """What the journal keeps of an answer: the body (as the JSON sent, when already encoded), or what kind of
+    stream was sent."""
+    if isinstance(response, MockStream):
+        return {"streamed": response.headers.get("content-type", "application/octet-stream")}
+    if isinstance(response, EncodedResponse) and response.wire.is_json and len(response.wire.body) <= MAX_BODY:
+        return response.wire.body  # the journal decodes it when read: the same JSON value
+    return response.body
+
+
+def keeps_body_of(request: MockRequest) -> bool:
+    """Uploaded bytes stay out of the journal; the JSON of the storage API goes in."""
+    return "json" in request.headers.get("content-type", "") or not request.body

@@ -35,12 +35,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import anyio
 import httpx
 
-from wan26core._dialect import WebhookSigner
+from wan26core import Contract
+from wan26core._dialect import MockRequest, WebhookSigner
 
 from .journal import redact_query
 from .wakeups import Notifier, WatchedClock
 
-__all__ = ["USER_AGENT", "Delivery", "WebhookDispatcher", "refusal", "retry_delays"]
+__all__ = ["USER_AGENT", "Delivery", "WebhookDispatcher", "host_port", "refusal", "retry_delays", "webhook_url_of"]
 
 TOPIC = "webhooks"
 State = Literal["waiting", "due", "sending", "delivered", "failed"]
@@ -296,3 +297,21 @@ def _redacted(url: str) -> str:
         return url
     query: Mapping[str, str] = redact_query(dict(parse_qsl(parts.query, keep_blank_values=True)))
     return urlunsplit(parts._replace(query=urlencode(query, safe="[]")))
+
+
+def webhook_url_of(request: MockRequest, contract: Contract) -> str | None:
+    """The webhook URL a submit names, by the contract's mechanism (``query:<parameter>``)."""
+    mechanism = str(contract.transport.get("webhook", {}).get("mechanism", ""))
+    kind, _, name = mechanism.partition(":")
+    url = request.query.get(name) if kind == "query" and name else None
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+def host_port(base_url: str) -> tuple[str, int]:
+    """(host, port) of ``scheme://host[:port]``, the port by the scheme when not given."""
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.hostname or "", port or (443 if parts.scheme == "https" else 80))
