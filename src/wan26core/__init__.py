@@ -6,8 +6,9 @@ client runtime (httpx) is loaded only by code that uses it.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from wan26core._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from wan26core._client import AsyncClient, AsyncJob, AsyncResult, Client, Job, Result
@@ -113,19 +114,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wan26core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # the next access is a plain global
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "AsyncClient",
     "AsyncJob",
@@ -187,3 +175,5 @@ __all__ = [
     "validate",
     "verify_webhook",
 ]
+
+__getattr__, __dir__ = _lazy_names(__name__, __name__, _LAZY, globals(), __all__)

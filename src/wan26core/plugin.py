@@ -23,8 +23,9 @@ load the HTTP runtime until a job runs.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from wan26core._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from wan26core._contract import Contract, builtin_contract
@@ -160,19 +161,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wan26core.plugin' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"wan26core.{module}"), name)
-    globals()[name] = value  # the next access is a plain global
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "AuthenticationError",
     "ClientProtocol",
@@ -236,3 +224,5 @@ __all__ = [
     "wire_location",
     "wire_path",
 ]
+
+__getattr__, __dir__ = _lazy_names(__name__, "wan26core", _LAZY, globals(), __all__)

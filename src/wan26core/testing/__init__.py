@@ -8,8 +8,9 @@ not installed, so nothing is imported here until a name is used:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wan26core._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from wan26core.testing.config import MockConfig
@@ -47,14 +48,7 @@ _LAZY = {
     "valid_requests": "kit_strategies",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_names(__name__, __name__, _LAZY, globals(), __all__)[0]
 
 
 def __dir__() -> list[str]:
