@@ -5,201 +5,40 @@
 ...     result.download("out.mp4")
 
 Both clients run the same operations (``wan26core._runtime``); every submit is journaled before it is
-sent and after it is accepted, so a crash or a timeout never loses a paid job.
+sent and after it is accepted, so a crash or a timeout never loses a paid job. What the sync and async classes
+share is in :mod:`wan26core._client_base`; what remains here twice is the running itself (``run_sync`` with an
+``httpx.Client`` against ``await run_async`` with an ``httpx.AsyncClient``), as in httpx: a method cannot be both
+blocking and awaitable.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
 
 import httpx
 
+from wan26core._client_base import ClientBase, JobBase, RequestLike, ResultBase, UpdateCallback
 from wan26core._download import DownloadedFile, adownload, download
-from wan26core._errors import JobCancelledError, JobTimeoutError, ValidationError, Wan26Error
-from wan26core._journal import JobRecord, Journal
-from wan26core._plugins import Registry, default_registry
-from wan26core._preflight import output_violations
+from wan26core._drivers import run_async, run_sync
+from wan26core._errors import JobTimeoutError
+from wan26core._journal import Journal
+from wan26core._plugins import Registry
 from wan26core._protocol import JobRef, JobStatus, VideoResult
-from wan26core._rules.render import WireRequest
-from wan26core._rules.request import GenerationRequest
-from wan26core._rules.validation import trusted_sources
 from wan26core._runtime import (
     Endpoint,
-    PollSchedule,
     RetryPolicy,
-    cancel_op,
-    record_status,
-    result_op,
-    run_async,
-    run_sync,
-    status_op,
     submit_op,
     upload_op,
-    video_record,
-    wait_op,
 )
 
 __all__ = ["AsyncClient", "AsyncJob", "AsyncResult", "Client", "Job", "Result"]
 
-RequestLike = GenerationRequest | Mapping[str, Any]
 _LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-UpdateCallback = Callable[[JobStatus], None]
-
-
-class _Core:
-    """What both clients share: endpoints, rendering, the journal, policies."""
-
-    def __init__(
-        self,
-        provider: str | None,
-        *,
-        api_key: str | None,
-        base_url: str | None,
-        keys: Mapping[str, str] | None,
-        base_urls: Mapping[str, str] | None,
-        registry: Registry | None,
-        journal: Journal | str | os.PathLike[str] | bool | None,
-        retry: RetryPolicy | None,
-        time_scale: float,
-        stream: bool,
-        poll: Mapping[str, float] | None,
-        environ: Mapping[str, str] | None,
-        mock: bool = False,
-    ) -> None:
-        self.default_provider = provider
-        #: jobs go to a mock (journaled as mock jobs); only mock jobs of the journal may be followed, and vice versa
-        self.mock = mock
-        self.registry = registry or default_registry()
-        self._keys = {k: v for k, v in (keys or {}).items()}
-        self._base_urls = dict(base_urls or {})
-        if provider is not None:
-            owner = provider.split("/")[0]
-            if api_key is not None:
-                self._keys[owner] = api_key
-            if base_url is not None:
-                self._base_urls[owner] = base_url
-        elif api_key is not None or base_url is not None:
-            raise ValueError("api_key= and base_url= need provider= (or use keys={...} / base_urls={...})")
-        self.environ = environ
-        self.retry = retry or RetryPolicy()
-        self.time_scale = time_scale
-        self.stream = stream
-        self.poll = PollSchedule.check_overrides(poll or {})
-        if journal is True:
-            self.journal: Journal | None = Journal()
-        elif journal is False or journal is None:
-            self.journal = None
-        elif isinstance(journal, Journal):
-            self.journal = journal
-        else:
-            self.journal = Journal(journal)
-        self._endpoints: dict[str, Endpoint] = {}
-
-    def __repr__(self) -> str:
-        journal = self.journal.path if self.journal is not None else None
-        return f"<{type(self).__name__} provider={self.default_provider!r} journal={str(journal) if journal else None!r}>"
-
-    def endpoint(self, provider: str | None = None, *, base_url: str | None = None) -> Endpoint:
-        """The endpoint of ``provider``; ``base_url`` pins where it is (a journaled job's own base URL)."""
-        provider_id = provider or self.default_provider
-        if provider_id is None:
-            raise ValueError("which provider? pass provider='fal/r2v-flash' (see `wan26 providers`)")
-        key = f"{provider_id} {base_url or ''}"
-        if key not in self._endpoints:
-            plugin = self.registry.get(provider_id)
-            protocol = plugin.protocol
-            owner = provider_id.split("/")[0]
-            self._endpoints[key] = Endpoint(
-                plugin,
-                protocol,
-                base_url or protocol.base_url(self._base_urls.get(owner), self.environ),
-                protocol.api_key(self._keys.get(owner), self.environ),
-            )
-        return self._endpoints[key]
-
-    def prepare(
-        self,
-        request: RequestLike,
-        provider: str | None,
-        *,
-        output: str | os.PathLike[str] | None = None,
-        overwrite: bool = False,
-    ) -> tuple[Endpoint, GenerationRequest, WireRequest]:
-        """Validate everything before anything is sent: the request, its local files and ``output``, all at once."""
-        provider_id = provider or self.default_provider
-        if provider_id is None:
-            raise ValueError("which provider? pass provider='fal/r2v-flash' (see `wan26 providers`)")
-        found = output_violations(output, overwrite=overwrite) if output is not None else []
-        try:
-            req = request if isinstance(request, GenerationRequest) else GenerationRequest.from_dict(request)
-            wire: WireRequest = self.registry.get(provider_id).render(req)  # validate before uploading anything
-        except ValidationError as exc:
-            kind = type(exc) if not found else ValidationError
-            raise kind([*found, *exc.violations], provider=exc.provider or provider_id) from None
-        if found:
-            raise ValidationError(found, provider=provider_id)
-        return self.endpoint(provider_id), req, wire
-
-    def rerender(self, endpoint: Endpoint, uploaded: GenerationRequest, wire: WireRequest) -> WireRequest:
-        """The wire request once local files became URLs (the URLs the provider's storage issued are trusted)."""
-        if not wire.local_files:
-            return wire
-        issued = [r.source for r in uploaded.references] + [s for s in (uploaded.image, uploaded.audio) if s]
-        with trusted_sources(issued):
-            rendered: WireRequest = endpoint.provider.render(uploaded)
-        return rendered
-
-    def schedule(self, endpoint: Endpoint) -> PollSchedule:
-        timing = endpoint.provider.contract.data["timing"]
-        return PollSchedule.from_contract(timing, time_scale=self.time_scale, **self.poll)
-
-    def record(self, ident: str) -> JobRecord:
-        if self.journal is None:
-            raise ValueError("this client has no journal (journal=False): keep the Job object instead")
-        record = self.journal.get(ident)
-        if record.mock != self.mock:
-            where = "the embedded mock" if record.mock else f"{record.provider} itself (a real, paid job)"
-            raise Wan26Error(
-                f"job {record.short_id} ran on {where}; this client talks to "
-                f"{'a mock' if self.mock else 'the real provider'} and will not follow it there"
-                + (" (the wan26 commands follow mock jobs on the embedded mock)" if record.mock else ""),
-                provider=record.provider,
-            )
-        if record.remote_id is None:
-            raise Wan26Error(
-                f"job {record.id} was never accepted by {record.provider} (phase {record.phase}); nothing to follow",
-                provider=record.provider,
-            )
-        return record
-
-    def want_output(self, local_id: str | None, output: str | os.PathLike[str], overwrite: bool) -> None:
-        """Journal where the video is to go, so that ``wan26 jobs resume`` can fetch it if this process dies first."""
-        if self.journal is not None and local_id is not None:
-            self.journal.record_wanted_output(local_id, output, overwrite=overwrite)
-
-    def ref_of(self, record: JobRecord) -> tuple[Endpoint, JobRef]:
-        endpoint = self.endpoint(record.provider, base_url=record.base_url)
-        assert record.remote_id is not None
-        return endpoint, JobRef(record.provider, record.remote_id, dict(record.urls))
-
-
-def _outcome(status: JobStatus, job_id: str, provider: str) -> None:
-    """Raise the job's error when it did not succeed."""
-    if status.state == "failed" and status.error is not None:
-        if hasattr(status.error, "job_id"):  # the id the caller knows (the journal maps it to the provider's)
-            status.error.job_id = job_id
-        raise status.error
-    if status.state == "cancelled":
-        raise JobCancelledError(f"{provider} job {job_id} was cancelled", job_id=job_id, provider=provider)
-    if status.state != "succeeded":
-        raise Wan26Error(f"{provider} job {job_id} ended in state {status.state} ({status.native})", provider=provider)
 
 
 # --- sync ------------------------------------------------------------------------------------------
-class Client(_Core):
+class Client(ClientBase):
     """Run jobs with blocking calls. Keys and base URLs default to each provider's environment variables.
 
     ``mock=True``: the client talks to a mock (its ``http`` transport or base URLs point there): its jobs are
@@ -322,57 +161,27 @@ class Client(_Core):
         return result
 
 
-class Job:
+class Job(JobBase):
     """A job the provider accepted. ``id`` is the journal's local id (or the provider's id without a journal)."""
 
     def __init__(self, client: Client, endpoint: Endpoint, ref: JobRef, local_id: str | None) -> None:
-        self._client, self._endpoint, self.ref, self.local_id = client, endpoint, ref, local_id
-
-    def __repr__(self) -> str:
-        return f"<Job {self.id} {self.provider} remote={self.remote_id}>"
-
-    @property
-    def id(self) -> str:
-        return self.local_id or self.ref.job_id
-
-    @property
-    def remote_id(self) -> str:
-        return self.ref.job_id
-
-    @property
-    def provider(self) -> str:
-        return self._endpoint.id
+        super().__init__(endpoint, ref, local_id)
+        self._client: Client = client
 
     def status(self) -> JobStatus:
-        status = run_sync(status_op(self._endpoint, self.ref, self._client.retry), self._client.http)
-        if self._client.journal is not None and self.local_id is not None:
-            record_status(self._client.journal, self.local_id, status)
-        return status
+        return self._seen(run_sync(self._status_op(), self._client.http))
 
     def wait(
         self, *, timeout: float | None = None, cancel_on_timeout: bool = False, on_update: UpdateCallback | None = None
     ) -> Result:
         """Follow the job until it finishes; raises its native error if it failed, JobTimeoutError if time ran out."""
-        client = self._client
-        op = wait_op(
-            self._endpoint,
-            self.ref,
-            schedule=client.schedule(self._endpoint),
-            policy=client.retry,
-            timeout=timeout,
-            on_update=on_update,
-            journal=client.journal,
-            local_id=self.local_id,
-            stream=client.stream,
-        )
         try:
-            status = run_sync(op, client.http)
+            status = run_sync(self._wait_op(timeout, on_update), self._client.http)
         except JobTimeoutError:
             if cancel_on_timeout:
                 self.cancel()
             raise
-        _outcome(status, self.id, self.provider)
-        return self._result(status.video)
+        return self._result(self._finished(status))
 
     def result(self) -> Result:
         """The result of a finished job (raises its native error if it failed)."""
@@ -380,44 +189,30 @@ class Job:
 
     def _result(self, video: VideoResult | None) -> Result:
         if video is None:
-            video = run_sync(result_op(self._endpoint, self.ref, self._client.retry), self._client.http)
-        if self._client.journal is not None and self.local_id is not None:
-            self._client.journal.record_status(self.local_id, "succeeded", result=video_record(video))
-        return Result(self, video)
+            video = run_sync(self._result_op(), self._client.http)
+        return Result(self, self._succeeded(video))
 
     def cancel(self) -> bool:
         """Ask the provider to cancel; False when the job was past cancelling."""
-        accepted = run_sync(cancel_op(self._endpoint, self.ref, self._client.retry), self._client.http)
-        if accepted and self._client.journal is not None and self.local_id is not None:
-            self._client.journal.record_status(self.local_id, "cancelled")
-        return accepted
+        return self._cancelled(run_sync(self._cancel_op(), self._client.http))
 
 
-class Result:
+class Result(ResultBase):
     """A finished job's video."""
 
-    def __init__(self, job: Job | AsyncJob, video: VideoResult) -> None:
-        self.job, self.video = job, video
-
-    def __repr__(self) -> str:
-        return f"<Result {self.job.id} {self.video.url}>"
-
-    @property
-    def url(self) -> str:
-        return self.video.url
+    def __init__(self, job: Job, video: VideoResult) -> None:
+        super().__init__(job, video)
+        self.job: Job = job
 
     def download(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> DownloadedFile:
         """Stream the video to ``path`` (atomically: never a partial file under that name)."""
-        job = self.job
-        assert isinstance(job, Job)
-        file = download(self.video.url, path, client=job._client.http, expected_size=self.video.file_size, overwrite=overwrite)
-        if job._client.journal is not None and job.local_id is not None:
-            job._client.journal.record_download(job.local_id, str(Path(file.path).resolve()))
-        return file
+        http = self.job._client.http
+        file = download(self.video.url, path, client=http, expected_size=self.video.file_size, overwrite=overwrite)
+        return self.job._downloaded(file)
 
 
 # --- async -----------------------------------------------------------------------------------------
-class AsyncClient(_Core):
+class AsyncClient(ClientBase):
     """The same as :class:`Client`, with ``await``; many jobs can wait concurrently."""
 
     def __init__(
@@ -522,83 +317,47 @@ class AsyncClient(_Core):
         return result
 
 
-class AsyncJob:
+class AsyncJob(JobBase):
     """:class:`Job` with ``await``."""
 
     def __init__(self, client: AsyncClient, endpoint: Endpoint, ref: JobRef, local_id: str | None) -> None:
-        self._client, self._endpoint, self.ref, self.local_id = client, endpoint, ref, local_id
-
-    def __repr__(self) -> str:
-        return f"<AsyncJob {self.id} {self.provider} remote={self.remote_id}>"
-
-    @property
-    def id(self) -> str:
-        return self.local_id or self.ref.job_id
-
-    @property
-    def remote_id(self) -> str:
-        return self.ref.job_id
-
-    @property
-    def provider(self) -> str:
-        return self._endpoint.id
+        super().__init__(endpoint, ref, local_id)
+        self._client: AsyncClient = client
 
     async def status(self) -> JobStatus:
-        status = await run_async(status_op(self._endpoint, self.ref, self._client.retry), self._client.http)
-        if self._client.journal is not None and self.local_id is not None:
-            record_status(self._client.journal, self.local_id, status)
-        return status
+        return self._seen(await run_async(self._status_op(), self._client.http))
 
     async def wait(
         self, *, timeout: float | None = None, cancel_on_timeout: bool = False, on_update: UpdateCallback | None = None
     ) -> AsyncResult:
-        client = self._client
-        op = wait_op(
-            self._endpoint,
-            self.ref,
-            schedule=client.schedule(self._endpoint),
-            policy=client.retry,
-            timeout=timeout,
-            on_update=on_update,
-            journal=client.journal,
-            local_id=self.local_id,
-            stream=client.stream,
-        )
         try:
-            status = await run_async(op, client.http)
+            status = await run_async(self._wait_op(timeout, on_update), self._client.http)
         except JobTimeoutError:
             if cancel_on_timeout:
                 await self.cancel()
             raise
-        _outcome(status, self.id, self.provider)
-        return await self._result(status.video)
+        return await self._result(self._finished(status))
 
     async def result(self) -> AsyncResult:
         return await self._result(None)
 
     async def _result(self, video: VideoResult | None) -> AsyncResult:
         if video is None:
-            video = await run_async(result_op(self._endpoint, self.ref, self._client.retry), self._client.http)
-        if self._client.journal is not None and self.local_id is not None:
-            self._client.journal.record_status(self.local_id, "succeeded", result=video_record(video))
-        return AsyncResult(self, video)
+            video = await run_async(self._result_op(), self._client.http)
+        return AsyncResult(self, self._succeeded(video))
 
     async def cancel(self) -> bool:
-        accepted = await run_async(cancel_op(self._endpoint, self.ref, self._client.retry), self._client.http)
-        if accepted and self._client.journal is not None and self.local_id is not None:
-            self._client.journal.record_status(self.local_id, "cancelled")
-        return accepted
+        return self._cancelled(await run_async(self._cancel_op(), self._client.http))
 
 
-class AsyncResult(Result):
+class AsyncResult(ResultBase):
     """:class:`Result` with an async ``download``."""
 
-    async def download(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> DownloadedFile:  # type: ignore[override]
-        job = self.job
-        assert isinstance(job, AsyncJob)
-        file = await adownload(
-            self.video.url, path, client=job._client.http, expected_size=self.video.file_size, overwrite=overwrite
-        )
-        if job._client.journal is not None and job.local_id is not None:
-            job._client.journal.record_download(job.local_id, str(Path(file.path).resolve()))
-        return file
+    def __init__(self, job: AsyncJob, video: VideoResult) -> None:
+        super().__init__(job, video)
+        self.job: AsyncJob = job
+
+    async def download(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> DownloadedFile:
+        http = self.job._client.http
+        file = await adownload(self.video.url, path, client=http, expected_size=self.video.file_size, overwrite=overwrite)
+        return self.job._downloaded(file)

@@ -24,13 +24,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from wan26core._errors import Wan26Error
-from wan26core._redaction import MASK, redact, redact_text, redact_url
-from wan26core._redaction import secret_name as _secret_name
+from wan26core._job_record import FINISHED_PHASES, PHASES, SCRUBBED, JobPhase, JobRecord, scrub
+from wan26core._journal_schema import MIGRATIONS, SCHEMA_VERSION
+from wan26core._redaction import redact_text, redact_url
 
 __all__ = [
     "FINISHED_PHASES",
@@ -46,12 +46,8 @@ __all__ = [
     "scrub",
 ]
 
-JobPhase = Literal["intent", "submitted", "queued", "running", "succeeded", "failed", "cancelled", "rejected", "unknown"]
-PHASES: frozenset[str] = frozenset(get_args(JobPhase))
-FINISHED_PHASES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "rejected"})
 #: Phases in which a job has not been accepted by the provider (yet, or as far as we know).
 _PRE_ACCEPT = frozenset({"intent", "unknown", "rejected", "submitted"})
-SCRUBBED = MASK
 FILE_NAME = "journal.sqlite3"
 BUSY_TIMEOUT_S = 30.0
 
@@ -68,55 +64,6 @@ class UnknownJobError(Wan26Error, KeyError):
 
 
 # --- records -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """One journaled job as last recorded. Mappings are fresh copies; changing them changes nothing stored."""
-
-    id: str
-    provider: str
-    fingerprint: str
-    phase: JobPhase
-    created_at: float
-    updated_at: float
-    remote_id: str | None = None
-    urls: Mapping[str, str] = field(default_factory=dict)
-    base_url: str | None = None
-    request: Mapping[str, Any] = field(default_factory=dict)
-    wire: Mapping[str, Any] = field(default_factory=dict)
-    queue_position: int | None = None
-    progress: float | None = None
-    last_log: str | None = None
-    error: Mapping[str, Any] | None = None
-    result: Mapping[str, Any] | None = None
-    output_path: str | None = None
-    label: str | None = None
-    #: where the video should be saved (an absolute path), and whether that may replace an existing file;
-    #: ``wan26 jobs resume`` downloads a succeeded job there when ``output_path`` is still unset
-    wanted_output: str | None = None
-    wanted_overwrite: bool = False
-    #: the job ran on the embedded mock (``wan26 generate`` without a key): followed on a mock, never on the provider
-    mock: bool = False
-
-    @property
-    def finished(self) -> bool:
-        """True once the job can change no more: succeeded, failed, cancelled or rejected."""
-        return self.phase in FINISHED_PHASES
-
-    @property
-    def download_pending(self) -> bool:
-        """True when the job succeeded, a download was asked for, and none is recorded (a crash, a kill, an error)."""
-        return self.phase == "succeeded" and self.wanted_output is not None and self.output_path is None
-
-    @property
-    def short_id(self) -> str:
-        """The first 8 characters of the local id, enough for :meth:`Journal.get` in practice."""
-        return self.id[:8]
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field."""
-        return asdict(self)
 
 
 #: The fields a ``record_*`` call may change, in column order; events carry their new values.
@@ -142,17 +89,6 @@ _COLUMNS = tuple(f for f in JobRecord.__dataclass_fields__)
 
 def _scrub_url(url: str) -> str:
     return redact_url(url)
-
-
-def scrub(value: Any, *, urls: bool = True) -> Any:
-    """A copy of JSON-like ``value`` through :func:`wan26core._redaction.redact` (``urls=False``: keys only)."""
-    if urls:
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {str(k): SCRUBBED if _secret_name(str(k)) and v is not None else scrub(v, urls=False) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, urls=False) for v in value]
-    return value
 
 
 def fingerprint(wire: Mapping[str, Any]) -> str:
@@ -192,55 +128,6 @@ def default_journal_path() -> Path:
 
 
 # --- schema --------------------------------------------------------------------------------------------
-
-#: Migration N (1-based) brings user_version from N-1 to N. Append, never edit.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE jobs (
-            id TEXT PRIMARY KEY,
-            provider TEXT NOT NULL,
-            fingerprint TEXT NOT NULL,
-            phase TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL,
-            remote_id TEXT,
-            urls TEXT NOT NULL,
-            base_url TEXT,
-            request TEXT NOT NULL,
-            wire TEXT NOT NULL,
-            queue_position INTEGER,
-            progress REAL,
-            last_log TEXT,
-            error TEXT,
-            result TEXT,
-            output_path TEXT,
-            label TEXT
-        )""",
-        "CREATE INDEX jobs_remote_id ON jobs (remote_id)",
-        "CREATE INDEX jobs_created ON jobs (created_at)",
-        "CREATE INDEX jobs_phase ON jobs (phase)",
-        """CREATE TABLE events (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-            at REAL NOT NULL,
-            kind TEXT NOT NULL,
-            phase TEXT NOT NULL,
-            changes TEXT NOT NULL
-        )""",
-        "CREATE INDEX events_job ON events (job_id, seq)",
-    ),
-    (  # 2: where the user asked the video to go, so that `jobs resume` can finish a download a crash cut short
-        "ALTER TABLE jobs ADD COLUMN wanted_output TEXT",
-        "ALTER TABLE jobs ADD COLUMN wanted_overwrite INTEGER NOT NULL DEFAULT 0",
-    ),
-    (  # 3: jobs of the embedded mock live in the same journal, marked, so that no command confuses them with paid ones
-        "ALTER TABLE jobs ADD COLUMN mock INTEGER NOT NULL DEFAULT 0",
-        # the embedded mock's base URL (wan26core.cli._jobs.EMBEDDED_BASE_URL) names the mock jobs journaled before
-        # (they were kept in a journal of their own, embedded-mock.sqlite3, which `--journal` still opens)
-        "UPDATE jobs SET mock = 1 WHERE base_url = 'http://wan26-embedded-mock.invalid'",
-    ),
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 # --- the journal ---------------------------------------------------------------------------------------
@@ -312,7 +199,7 @@ class Journal:
                     f"({SCHEMA_VERSION}); upgrade wan26 or set WAN26_HOME to another directory"
                 )
             for number in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[number - 1]:
+                for statement in MIGRATIONS[number - 1]:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")
 

@@ -15,22 +15,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
+from wan26core._classify import error_for
 from wan26core._contract import Contract
 from wan26core._errors import (
     AuthenticationError,
-    ContentPolicyError,
-    GenerationFailedError,
-    JobNotFoundError,
     MalformedResponseError,
     NativeError,
-    PermissionDeniedError,
-    ProviderError,
-    RateLimitError,
     UnsupportedOptionError,
     ValidationError,
     Violation,
@@ -39,6 +32,7 @@ from wan26core._errors import (
 from wan26core._redaction import redact_url
 from wan26core._rules.references import get_path
 from wan26core._rules.render import WireRequest
+from wan26core._types import HttpCall, HttpReply, JobRef, JobState, JobStatus, VideoResult
 
 __all__ = [
     "ClientProtocol",
@@ -52,111 +46,6 @@ __all__ = [
     "error_for",
     "redact_url",
 ]
-
-JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "unknown"]
-FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-
-
-@dataclass(frozen=True)
-class HttpCall:
-    """One HTTP request to make. ``headers`` may hold credentials, so the repr leaves them out."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    json: Any = None
-    idempotent: bool = True  # False for a submit: re-sending it could pay twice
-    content: bytes | None = field(default=None, repr=False)  # a raw body (uploads), instead of ``json``
-
-    def __repr__(self) -> str:
-        return f"<HttpCall {self.method} {redact_url(self.url)}>"
-
-
-@dataclass(frozen=True)
-class HttpReply:
-    """An HTTP answer, fully read: status, lower-case headers and the raw body."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    url: str = ""
-
-    def __repr__(self) -> str:
-        return f"<HttpReply {self.status} {len(self.body)} bytes>"
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    def json(self) -> Any:
-        """The body as JSON; :class:`MalformedResponseError` when it is not."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError):  # RecursionError: JSON nested past the stack
-            preview = self.body[:80].decode("utf-8", "replace")
-            raise MalformedResponseError(
-                f"the provider's answer (HTTP {self.status}) is not valid JSON: {preview!r}", http_status=self.status
-            ) from None
-
-    @property
-    def retry_after(self) -> float | None:
-        """``Retry-After`` in seconds (delta or HTTP date), or None."""
-        value = self.headers.get("retry-after")
-        if not value:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            from datetime import datetime, timezone
-
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-        except (TypeError, ValueError):
-            return None
-
-
-@dataclass(frozen=True)
-class JobRef:
-    """A job the provider accepted: its id and the URLs it gave for it (status, result, cancel, stream)."""
-
-    provider: str
-    job_id: str
-    urls: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class VideoResult:
-    """The generated video: where to fetch it and what the provider says about it."""
-
-    url: str
-    content_type: str | None = "video/mp4"
-    file_size: int | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    duration: float | None = None
-    num_frames: int | None = None
-    seed: int | None = None
-    raw: Any = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    """A job's canonical state, with what the provider reported alongside it."""
-
-    state: JobState
-    native: str | None = None  # the provider's own status word
-    queue_position: int | None = None
-    progress: float | None = None  # 0..1
-    logs: tuple[str, ...] = ()
-    error: Wan26Error | None = field(default=None, compare=False)
-    video: VideoResult | None = None  # when the status body carries the result already
-    raw: Any = field(default=None, repr=False, compare=False)
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINISHED
 
 
 @runtime_checkable
@@ -453,71 +342,3 @@ def _invert_form(form: str, value: str) -> str:
 
 
 # --- exception classes from the catalogue ----------------------------------------------------------
-
-_KIND_BY_STATUS = {
-    400: "validation",
-    401: "authentication",
-    403: "permission",
-    404: "not_found",
-    409: "conflict",
-    422: "validation",
-    429: "rate_limit",
-}
-
-
-def error_for(
-    contract: Contract,
-    native: NativeError,
-    *,
-    job_id: str | None = None,
-    retry_after: float | None = None,
-    generation: bool = False,
-) -> Wan26Error:
-    """The wan26 exception for a native error: its kind comes from the contract's error catalogue."""
-    kind = _kind(contract, native, generation)
-    provider = contract.id
-    common: dict[str, Any] = {
-        "provider": provider,
-        "native_code": native.code,
-        "native_message": native.message,
-        "http_status": native.http_status,
-    }
-    text = f"{provider} answered {native}"
-    if kind == "authentication":
-        return AuthenticationError(f"{provider} refused the API key", **common)
-    if kind == "permission":
-        return PermissionDeniedError(f"{provider} refused access", **common)
-    if kind == "rate_limit":
-        wait = f"retry after {retry_after:g} s" if retry_after is not None else "no Retry-After"
-        return RateLimitError(
-            f"{provider} is rate limiting ({wait})",
-            retry_after=retry_after,
-            **common,
-        )
-    if kind == "content_policy":
-        return ContentPolicyError(f"{provider} content check rejected job {job_id or ''}".rstrip(), job_id=job_id, **common)
-    if kind in ("generation_failed", "timeout") and (generation or kind == "generation_failed"):
-        return GenerationFailedError(f"{provider} job {job_id or ''} failed".replace("  ", " "), job_id=job_id, **common)
-    if kind == "not_found":
-        return JobNotFoundError(f"{provider} does not know job {job_id or '(unknown id)'}", **common)
-    if kind in ("validation", "unsupported_option") and not generation:
-        violation = Violation("$", f"provider.{kind}", native.message or native.code, native=native)
-        error = ValidationError([violation], provider=provider)
-        return error
-    if generation:
-        return GenerationFailedError(f"{provider} job {job_id or ''} failed".replace("  ", " "), job_id=job_id, **common)
-    retryable = native.http_status is None or native.http_status >= 500 or native.http_status == 408
-    return ProviderError(text, retryable=retryable, **common)
-
-
-def _kind(contract: Contract, native: NativeError, generation: bool) -> str:
-    entries = [e for e in contract.data["errors"] if e["code"] == native.code]
-    exact = [e for e in entries if e["http_status"] == native.http_status]
-    chosen = (exact or entries or [None])[0]
-    if chosen is not None:
-        return str(chosen["kind"])
-    if native.http_status in _KIND_BY_STATUS:
-        return _KIND_BY_STATUS[native.http_status]
-    if native.http_status is not None and native.http_status >= 500:
-        return "provider"
-    return "generation_failed" if generation else "provider"

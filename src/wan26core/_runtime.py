@@ -2,21 +2,17 @@
 
 Each operation (submit, status, wait, result, cancel) is a generator that *yields effects* — send this
 HTTP call, sleep this long, open/read/close a status stream — and receives their outcomes. A driver
-performs the effects: :func:`run_sync` with ``httpx.Client`` and ``time.sleep``, :func:`run_async` with
-``httpx.AsyncClient`` and ``asyncio.sleep``. Retries, the poll schedule, the journal and the rules for
+(:mod:`wan26core._drivers`) performs the effects: ``run_sync`` with ``httpx.Client`` and ``time.sleep``,
+``run_async`` with ``httpx.AsyncClient`` and ``asyncio.sleep``. Retries, the poll schedule, the journal and the rules for
 when a submit may be re-sent therefore live in one place and are identical in both clients.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import math
 import mimetypes
-import random
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +27,7 @@ from wan26core._errors import (
     TransportError,
     Wan26Error,
 )
+from wan26core._policies import PollSchedule, RetryPolicy
 from wan26core._protocol import ClientProtocol, HttpCall, HttpReply, JobRef, JobStatus, VideoResult, redact_url
 from wan26core._rules.request import GenerationRequest, source_type
 
@@ -48,8 +45,6 @@ __all__ = [
     "Sleep",
     "cancel_op",
     "result_op",
-    "run_async",
-    "run_sync",
     "status_op",
     "submit_op",
     "wait_op",
@@ -97,123 +92,6 @@ Op = Generator[Effect, Any, T]
 
 #: transport failures that prove the request never reached the server (safe to re-send even a submit)
 NEVER_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-
-
-# --- policies --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter; ``Retry-After`` wins when the provider gives it."""
-
-    attempts: int = 5
-    backoff: float = 0.5
-    max_backoff: float = 30.0
-    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
-    #: statuses that prove a submit was refused before acceptance (safe to re-send)
-    submit_retry_statuses: frozenset[int] = frozenset({429, 503})
-    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return float(min(retry_after, self.max_backoff * 4))
-        ceiling = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
-        return float(ceiling / 2 + self.rng.uniform(0, ceiling / 2))
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """When to ask again, informed by the contract's timing profile (seconds of real job time).
-
-    - Before the fastest finish the provider documents (``queue_s.min + processing_s.min``): sparse
-      (one early check for quick failures, then every ``max_interval`` at most).
-    - From there to ``typical + 2 spread``: every ``spread_fraction`` of the finish time's spread
-      (``spread``: the queue's and processing's ``(max - min) / 6``, combined). Without progress the
-      detection latency is about this interval; the budget is the width of the window divided by it.
-    - Past that: backing off, a quarter of the time overdue.
-    - With progress reported (two samples that moved): the rate gives the finish; far off, ask again
-      halfway there (the rate is re-measured over a longer stretch; ``4 max_interval`` at most),
-      close, just after it.
-
-    Keeps the progress seen so far: use one instance per wait. ``time_scale`` compresses every delay
-    (for a mock running its clock faster).
-    """
-
-    queue_s: Mapping[str, float]
-    processing_s: Mapping[str, float]
-    min_interval: float = 2.0
-    max_interval: float = 30.0
-    first_check: float = 1.0
-    time_scale: float = 1.0
-    spread_fraction: float = 0.15
-    eta_margin: float = 0.5
-    _progress: list[tuple[float, float]] = field(default_factory=list, init=False, repr=False, compare=False)
-
-    @classmethod
-    def from_contract(cls, timing: Mapping[str, Any], *, time_scale: float = 1.0, **overrides: float) -> PollSchedule:
-        return cls(timing["queue_s"], timing["processing_s"], time_scale=time_scale, **overrides)
-
-    @classmethod
-    def check_overrides(cls, overrides: Mapping[str, float]) -> dict[str, float]:
-        """``overrides`` of the tunable fields (``Client(poll=...)``), checked: known names, positive numbers."""
-        tunable = ("min_interval", "max_interval", "first_check", "spread_fraction", "eta_margin")
-        checked: dict[str, float] = {}
-        for name, value in overrides.items():
-            if name not in tunable:
-                raise ValueError(f"poll: {name!r} is not a poll setting; choose from {', '.join(tunable)}")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"poll: {name} must be a positive number of seconds (or fraction), not {value!r}")
-            checked[name] = float(value)
-        if checked.get("min_interval", cls.min_interval) > checked.get("max_interval", cls.max_interval):
-            raise ValueError("poll: min_interval must not exceed max_interval")
-        return checked
-
-    @property
-    def spread(self) -> float:
-        """The finish time's spread in seconds: the queue's and processing's ``(max - min) / 6``, combined."""
-
-        def one(span: Mapping[str, float]) -> float:
-            return (span.get("max", span.get("typical", 0) * 1.5) - span.get("min", span.get("typical", 0) * 0.5)) / 6
-
-        return float(math.hypot(one(self.queue_s), one(self.processing_s)))
-
-    def next_delay(self, elapsed: float, status: JobStatus | None, running_for: float | None = None) -> float:
-        """Seconds (already scaled) to wait before the next status request (``running_for``: accepted, unused)."""
-        scale = self.time_scale
-        elapsed *= scale  # back to real job seconds
-        if status is None:
-            return self.first_check / scale
-        eta = self._eta(elapsed, status)
-        if eta is not None:  # far off: halfway there (at most 4 max_interval); close: just after the finish
-            delay = min(eta / 2, 4 * self.max_interval) if eta > self.max_interval else eta + self.eta_margin
-            return max(self.eta_margin, delay) / scale
-        earliest = self.queue_s.get("min", 0) + self.processing_s.get("min", 0)
-        typical = self.queue_s.get("typical", 0) + self.processing_s.get("typical", 0)
-        window = self.spread * self.spread_fraction
-        if elapsed < self.first_check:
-            delay = self.first_check - elapsed
-        elif elapsed < earliest:
-            delay = earliest - elapsed
-        elif elapsed < typical + 2 * self.spread:
-            delay = window
-        else:
-            delay = max(window, (elapsed - typical) / 4)
-        return max(self.min_interval, min(self.max_interval, delay)) / scale
-
-    def _eta(self, elapsed: float, status: JobStatus) -> float | None:
-        """Seconds to the finish from the progress rate; None without two samples that moved."""
-        seen = self._progress
-        if seen and elapsed < seen[-1][0]:  # a new wait on a reused schedule
-            seen.clear()
-        progress = status.progress
-        if status.state != "running" or progress is None or progress <= 0:
-            return None
-        if progress >= 1:  # done by its own account, not yet finished: ask again shortly
-            return float(self.min_interval)
-        stalled = bool(seen) and progress <= seen[-1][1]
-        seen.append((elapsed, progress))
-        (first_at, first), (last_at, last) = seen[0], seen[-1]
-        if stalled or last_at <= first_at or last <= first:
-            return None  # no movement to measure: the timing profile decides
-        return (1 - last) * (last_at - first_at) / (last - first)
 
 
 @dataclass(frozen=True, repr=False)
@@ -528,172 +406,3 @@ def video_record(video: VideoResult) -> dict[str, Any]:
         for k in ("url", "content_type", "file_size", "width", "height", "fps", "duration", "num_frames", "seed")
         if getattr(video, k) is not None
     }
-
-
-# --- drivers ---------------------------------------------------------------------------------------
-def _reply(response: httpx.Response) -> HttpReply:
-    return HttpReply(
-        response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content, str(response.url)
-    )
-
-
-class _SyncStream:
-    def __init__(self, manager: contextlib.AbstractContextManager[httpx.Response], response: httpx.Response) -> None:
-        self.manager, self.response = manager, response
-        self.events: Iterator[str] = iter_sse(response.iter_lines())
-
-
-class _AsyncStream:
-    def __init__(self, manager: contextlib.AbstractAsyncContextManager[httpx.Response], response: httpx.Response) -> None:
-        self.manager, self.response = manager, response
-        self.events: AsyncIterator[str] = aiter_sse(response.aiter_lines())
-
-
-def _timeout(http: httpx.Client | httpx.AsyncClient, effect: OpenStream) -> httpx.Timeout:
-    base = http.timeout
-    if effect.read_timeout is None:
-        return base
-    read = effect.read_timeout if base.read is None else min(base.read, effect.read_timeout)
-    return httpx.Timeout(connect=base.connect, read=read, write=base.write, pool=base.pool)
-
-
-def _abandon(op: Op[Any]) -> None:
-    """Close an operation the driver gives up on (Ctrl-C, a cancelled task) now, not at garbage collection."""
-    with contextlib.suppress(Exception):
-        op.close()
-
-
-def run_sync(op: Op[T], http: httpx.Client, *, sleep: Callable[[float], None] = time.sleep) -> T:
-    """Perform ``op``'s effects with a blocking httpx client."""
-    outcome: Any = None
-    error: BaseException | None = None
-    streams: list[Any] = []  # opened and not yet closed by the operation
-    try:
-        while True:
-            try:
-                effect = op.throw(error) if error is not None else op.send(outcome)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            outcome, error = None, None
-            try:
-                if isinstance(effect, Send):
-                    call = effect.call
-                    outcome = _reply(
-                        http.request(call.method, call.url, headers=dict(call.headers), json=call.json, content=call.content)
-                    )
-                elif isinstance(effect, Sleep):
-                    sleep(effect.seconds)
-                elif isinstance(effect, OpenStream):
-                    call = effect.call
-                    manager = http.stream(call.method, call.url, headers=dict(call.headers), timeout=_timeout(http, effect))
-                    response = manager.__enter__()
-                    if response.status_code != 200:
-                        response.read()
-                        manager.__exit__(None, None, None)
-                        outcome = _reply(response)
-                    else:
-                        outcome = _SyncStream(manager, response)
-                        streams.append(outcome)
-                elif isinstance(effect, NextEvent):
-                    outcome = next(effect.stream.events, None)
-                elif isinstance(effect, CloseStream):
-                    if effect.stream in streams:
-                        streams.remove(effect.stream)
-                    with contextlib.suppress(httpx.HTTPError):
-                        effect.stream.manager.__exit__(None, None, None)
-            except httpx.TransportError as exc:
-                error = exc
-    except BaseException:
-        _abandon(op)
-        for stream in streams:
-            with contextlib.suppress(Exception):
-                stream.manager.__exit__(None, None, None)
-        raise
-
-
-async def run_async(op: Op[T], http: httpx.AsyncClient) -> T:
-    """Perform ``op``'s effects with an async httpx client."""
-    outcome: Any = None
-    error: BaseException | None = None
-    streams: list[Any] = []  # opened and not yet closed by the operation
-    try:
-        while True:
-            try:
-                effect = op.throw(error) if error is not None else op.send(outcome)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            outcome, error = None, None
-            try:
-                if isinstance(effect, Send):
-                    call = effect.call
-                    outcome = _reply(
-                        await http.request(
-                            call.method, call.url, headers=dict(call.headers), json=call.json, content=call.content
-                        )
-                    )
-                elif isinstance(effect, Sleep):
-                    await asyncio.sleep(effect.seconds)
-                elif isinstance(effect, OpenStream):
-                    call = effect.call
-                    manager = http.stream(call.method, call.url, headers=dict(call.headers), timeout=_timeout(http, effect))
-                    response = await manager.__aenter__()
-                    if response.status_code != 200:
-                        await response.aread()
-                        await manager.__aexit__(None, None, None)
-                        outcome = _reply(response)
-                    else:
-                        outcome = _AsyncStream(manager, response)
-                        streams.append(outcome)
-                elif isinstance(effect, NextEvent):
-                    outcome = await anext(effect.stream.events, None)
-                elif isinstance(effect, CloseStream):
-                    if effect.stream in streams:
-                        streams.remove(effect.stream)
-                    with contextlib.suppress(httpx.HTTPError):
-                        await effect.stream.manager.__aexit__(None, None, None)
-            except httpx.TransportError as exc:
-                error = exc
-    except BaseException:
-        _abandon(op)
-        for stream in streams:
-            with contextlib.suppress(Exception):
-                await stream.manager.__aexit__(None, None, None)
-        raise
-
-
-# --- server-sent events ----------------------------------------------------------------------------
-class SSEDecoder:
-    """Lines in, ``data`` payloads out (comments and other fields ignored), per the EventSource rules."""
-
-    def __init__(self) -> None:
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> str | None:
-        line = line.rstrip("\r\n")
-        if not line:
-            if not self._data:
-                return None
-            data, self._data = "\n".join(self._data), []
-            return data
-        if line.startswith(":"):
-            return None
-        name, _, value = line.partition(":")
-        if name == "data":
-            self._data.append(value[1:] if value.startswith(" ") else value)
-        return None
-
-
-def iter_sse(lines: Iterator[str]) -> Iterator[str]:
-    decoder = SSEDecoder()
-    for line in lines:
-        data = decoder.feed(line)
-        if data is not None:
-            yield data
-
-
-async def aiter_sse(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    decoder = SSEDecoder()
-    async for line in lines:
-        data = decoder.feed(line)
-        if data is not None:
-            yield data

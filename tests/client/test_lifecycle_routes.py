@@ -27,11 +27,12 @@ from wan26core import (
     JobTimeoutError,
     ValidationError,
 )
+from wan26core._drivers import run_sync
 from wan26core._errors import SubmitUncertainError, UnsupportedOptionError
 from wan26core._journal import Journal
 from wan26core._rules.references import set_path
 from wan26core._rules.render import WireRequest
-from wan26core._runtime import run_sync, submit_op
+from wan26core._runtime import submit_op
 from wan26core.testing.config import MockConfig
 from wan26core.testing.routes import MockRoutes
 

@@ -11,7 +11,8 @@ import pytest
 
 from wan26core._errors import SubmitUncertainError, TransportError
 from wan26core._protocol import HttpCall, HttpReply, JobStatus
-from wan26core._runtime import PollSchedule, RetryPolicy, Send, Sleep, SSEDecoder, send_op
+from wan26core._runtime import PollSchedule, RetryPolicy, Send, Sleep, send_op
+from wan26core._sse import SSEDecoder
 
 POLICY = RetryPolicy(attempts=4, backoff=0.5, rng=random.Random(1))
 GET = HttpCall("GET", "https://p/status")

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
-import secrets
 import signal
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -30,17 +27,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     import asyncio
 
-    from wan26core._client import Client, Result
-    from wan26core._journal import JobRecord, Journal
     from wan26core._plugins import Registry
-    from wan26core._protocol import JobStatus
     from wan26core._rules.request import GenerationRequest
 
-__all__ = ["register"]
+from wan26core.cli._clients import EMBEDDED_BASE_URL, EMBEDDED_TIME_SCALE, embedded_app, missing_key, open_journal
+from wan26core.cli._journaled import cmd_cancel, cmd_jobs_list, cmd_jobs_resume, cmd_jobs_show, cmd_result, cmd_status
 
-EMBEDDED_BASE_URL = "http://wan26-embedded-mock.invalid"
-#: the embedded mock's fast profile finishes a job in about a second; poll as if time ran this much faster
-EMBEDDED_TIME_SCALE = 50.0
+__all__ = ["register"]
 
 
 def register(sub: Any) -> None:
@@ -249,7 +242,7 @@ def _cmd_generate(args: argparse.Namespace, registry: Registry, out: TextIO, run
         json.dump(wire.as_dict(), out, indent=2, ensure_ascii=False)
         out.write("\n")
         return 0
-    mock = args.mock or _missing_key(provider)
+    mock = args.mock or missing_key(provider)
     run.mock = mock
     if mock and not args.mock:
         names = " or ".join(provider.contract.transport["auth"]["env"])
@@ -272,9 +265,9 @@ async def _generate(
     from wan26core._progress import Progress
 
     progress = Progress(sys.stderr)
-    options: dict[str, Any] = {"registry": registry, "journal": _journal(args)}
+    options: dict[str, Any] = {"registry": registry, "journal": open_journal(args)}
     if mock:
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=_embedded_app(registry)), timeout=60)
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=embedded_app(registry)), timeout=60)
         # in process, httpx's ASGI transport hands over a response only once it is complete: poll, do not stream
         options.update(
             http=http, api_key="mock-key", base_url=EMBEDDED_BASE_URL, time_scale=EMBEDDED_TIME_SCALE, stream=False, mock=True
@@ -398,351 +391,3 @@ class _Interrupt:
             with contextlib.suppress(Exception):
                 self.loop.remove_signal_handler(signal.SIGINT)
             self.installed = False
-
-
-def _missing_key(provider: Any) -> bool:
-    """True when the provider's key is in none of its documented variables (its protocol decides, as the client does)."""
-    from wan26core._errors import AuthenticationError
-
-    protocol = provider.protocol
-    try:
-        protocol.api_key()
-    except AuthenticationError:
-        return True
-    return False
-
-
-def _embedded_app(registry: Registry) -> Any:
-    from wan26core._errors import MissingExtraError
-
-    try:
-        from wan26_mock import create_app
-    except ImportError:
-        raise MissingExtraError("the embedded mock needs the [mock] extra: pip install 'wan26[mock]'") from None
-    return create_app(registry)
-
-
-def _journal(args: argparse.Namespace) -> Journal:
-    from wan26core._journal import Journal
-
-    return Journal(args.journal) if getattr(args, "journal", None) else Journal()
-
-
-# --- follow-up commands ----------------------------------------------------------------------------
-class _Clients:
-    """The clients of one command: one for paid jobs, one for embedded-mock jobs (made when first needed)."""
-
-    def __init__(self, args: argparse.Namespace, registry: Registry) -> None:
-        self.args, self.registry = args, registry
-        self.journal = _journal(args)
-        self._real: Client | None = None
-        self._mock: Client | None = None
-        self._bridge: Any = None
-
-    def __enter__(self) -> _Clients:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for client in (self._real, self._mock):
-            if client is not None:
-                client.close()
-        if self._mock is not None:
-            self._mock.http.close()
-        if self._bridge is not None:
-            self._bridge.close()
-        self.journal.close()
-
-    def real(self) -> Client:
-        if self._real is None:
-            from wan26core._client import Client
-
-            self._real = Client(registry=self.registry, journal=self.journal)
-        return self._real
-
-    def mock(self) -> Client:
-        if self._mock is None:
-            import httpx
-
-            from wan26core._client import Client
-            from wan26core._errors import MissingExtraError
-
-            try:
-                from wan26_mock.engine import Engine
-                from wan26core.testing.bridge import EngineBridge
-            except ImportError:
-                raise MissingExtraError("this job ran on the embedded mock, which needs the [mock] extra") from None
-            self._bridge = EngineBridge(Engine(self.registry))
-            keys = {pid.split("/")[0]: "mock-key" for pid in self.registry.providers()}
-            http = httpx.Client(transport=httpx.MockTransport(self._bridge.handle), timeout=60)
-            self._mock = Client(
-                registry=self.registry, journal=self.journal, http=http, keys=keys, time_scale=EMBEDDED_TIME_SCALE, mock=True
-            )
-        return self._mock
-
-    def for_record(self, record: JobRecord) -> Client:
-        """The client that may follow ``record``: the embedded mock for a mock job (the job revived on it)."""
-        if not record.mock:
-            return self.real()
-        client = self.mock()
-        _revive(self._bridge.engine, record)
-        return client
-
-    def for_job(self, ident: str) -> tuple[Client, JobRecord]:
-        record = self.journal.get(ident)
-        return self.for_record(record), record
-
-
-def _revive(engine: Any, record: JobRecord) -> None:
-    """Give a fresh embedded mock the journaled mock job, as far along as the time since its submit makes it
-    (the embedded mock lives in one process; its jobs are deterministic, so another process can replay them)."""
-    if record.remote_id is None or record.remote_id in engine.jobs.jobs:
-        return
-    from wan26core._errors import NativeError
-    from wan26core._rules.wire import check_wire
-
-    contract = engine.contracts.get(record.provider.split("/")[0], {}).get(record.provider)
-    if contract is None:
-        return
-    canonical, _ = check_wire(dict(record.wire), contract)
-    if canonical is None:
-        return
-    now = engine.clock.now()
-    job = engine.jobs.create(record.provider, contract, canonical, dict(record.wire), now - (time.time() - record.created_at))
-    del engine.jobs.jobs[job.id]
-    job.id = record.remote_id
-    job.meta.update(query={}, base_url=EMBEDDED_BASE_URL)
-    if record.phase == "cancelled":
-        job.cancelled_at = job.created_at
-    elif record.phase == "failed":
-        error = dict(record.error or {})
-        job.outcome = "failed"
-        job.error = NativeError(error.get("http_status"), str(error.get("code") or "failed"), str(error.get("message") or ""))
-    engine.jobs.jobs[job.id] = job
-
-
-def cmd_status(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
-    with _Clients(args, registry) as clients:
-        client, record = clients.for_job(args.job)
-        status = client.job(record.id).status()
-    _print_status(status, out, args.json, mock=record.mock)
-    return 0
-
-
-def cmd_cancel(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
-    with _Clients(args, registry) as clients:
-        client, record = clients.for_job(args.job)
-        accepted = client.job(record.id).cancel()
-    out.write("cancellation requested\n" if accepted else "too late to cancel: the job already finished or started\n")
-    return 0 if accepted else 1
-
-
-def cmd_result(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
-    from wan26core._errors import JobCancelledError, Wan26Error
-
-    with _Clients(args, registry) as clients:
-        client, record = clients.for_job(args.job)
-        job = client.job(record.id)
-        status = job.status()
-        if status.state == "failed" and status.error is not None:
-            raise status.error
-        if status.state == "cancelled":
-            raise JobCancelledError(f"{record.provider} job {record.short_id} was cancelled: it has no video", job_id=record.id)
-        if not status.finished:
-            where = f" (queue position {status.queue_position})" if status.queue_position is not None else ""
-            raise Wan26Error(
-                f"{record.provider} job {record.short_id} is still {status.state}{where}: no video yet. Check it with"
-                f" `wan26 status {record.short_id}`, or wait and download it with `wan26 jobs resume`",
-                provider=record.provider,
-            )
-        result = job.result()
-        if args.output or getattr(args, "jobs_command", None) == "download":
-            wanted = client.journal.get(job.id).wanted_output if client.journal is not None else None
-            file = result.download(args.output or wanted or f"wan26-{result.job.id[:8]}.mp4", overwrite=args.overwrite)
-            out.write(f"{file.path} ({file.size} bytes)\n")
-        elif getattr(args, "json", False):
-            json.dump({"url": result.url, "width": result.video.width, "height": result.video.height, "mock": record.mock}, out)
-            out.write("\n")
-        else:
-            out.write(f"{result.url}\n")
-    return 0
-
-
-def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
-    with _journal(args) as journal:
-        records = journal.list(unfinished=args.unfinished, provider=args.provider, limit=args.limit)
-        total = len(journal.list(provider=args.provider, limit=1)) if not records and args.unfinished else 0
-    if args.json:
-        json.dump([r.to_dict() for r in records], out, indent=2)
-        out.write("\n")
-        return 0
-    if not records:
-        if total:
-            out.write("no unfinished jobs: every journaled job has finished (`wan26 jobs list` shows them)\n")
-        else:
-            out.write("no jobs in the journal\n")
-    for r in records:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
-        provider = f"{r.provider} (mock)" if r.mock else r.provider
-        out.write(f"{r.short_id}  {when}  {provider:<23} {r.phase:<10} {r.remote_id or '-'}  {r.label or ''}".rstrip() + "\n")
-    return 0
-
-
-def cmd_jobs_show(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
-    with _journal(args) as journal:
-        record = journal.get(args.job)
-        events = journal.events(record.id)
-    json.dump({"job": record.to_dict(), "events": events}, out, indent=2, default=str)
-    out.write("\n")
-    return 0
-
-
-def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
-    """Wait for every unfinished journaled job that reached the provider (reporting the ones that did not), then fetch
-    every succeeded job's video that was wanted at a path (``generate -o``) and never recorded as downloaded."""
-    failures = 0
-    with _Clients(args, registry) as clients:
-        journal = clients.journal
-        records = journal.list(unfinished=True)
-        pending = [] if args.no_download else journal.pending_downloads()
-        if not records and not pending:
-            out.write("nothing to resume: every journaled job has finished and every wanted video is downloaded\n")
-        for record in records:
-            failures += _resume_one(clients, record, args, out)
-        for record in pending:
-            failures += _fetch_pending(clients, record, out)
-    return 1 if failures else 0
-
-
-def _fetch_pending(clients: _Clients, record: JobRecord, out: TextIO) -> int:
-    """Download a job that succeeded earlier but whose download never completed (the process died, or it failed)."""
-    from wan26core._errors import Wan26Error
-
-    head = f"{record.short_id}  {_label(record)}: succeeded earlier, its download did not complete"
-    try:
-        client = clients.for_record(record)
-        result = client.job(record.id).result()
-    except Wan26Error as exc:
-        out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {exc}\n")
-        return 1
-    return _save(client, record, result, head, out)
-
-
-def _label(record: JobRecord) -> str:
-    return f"{record.provider} (mock)" if record.mock else record.provider
-
-
-def _save(client: Client, record: JobRecord, result: Result, head: str, out: TextIO) -> int:
-    """Download ``result`` to the job's wanted output; an existing file there is kept unless it is the same video."""
-    from wan26core._errors import Wan26Error
-
-    assert record.wanted_output is not None and client.journal is not None
-    target = Path(record.wanted_output)
-    try:
-        if record.wanted_overwrite or not target.exists():
-            file = result.download(target, overwrite=record.wanted_overwrite)
-            out.write(f"{head}: fetched -> {file.path} ({file.size} bytes)\n")
-            return 0
-        if _same_video(client, result, target):  # the process died between the rename and journaling it
-            client.journal.record_download(record.id, str(target.resolve()))
-            out.write(f"{head}: {target} already holds this video; recorded\n")
-            return 0
-    except Wan26Error as exc:
-        out.write(f"{head}; download to {target} failed: {type(exc).__name__}: {exc}\n")
-        return 1
-    out.write(
-        f"{head}; {target} already exists with other content and was kept: run `wan26 jobs download {record.short_id}"
-        " -o PATH` (or add --overwrite)\n"
-    )
-    return 1
-
-
-def _same_video(client: Client, result: Result, target: Path) -> bool:
-    """True when ``target`` holds exactly the result's video (size first, then the sha256 of a fresh download)."""
-    from wan26core._download import download
-
-    size = target.stat().st_size
-    if result.video.file_size is not None and size != result.video.file_size:
-        return False
-    probe = target.with_name(f".{target.name}.check-{secrets.token_hex(6)}")
-    try:
-        fresh = download(result.url, probe, client=client.http, expected_size=result.video.file_size)
-        return fresh.size == size and fresh.sha256 == _sha256(target)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(probe)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _resume_one(clients: _Clients, record: JobRecord, args: argparse.Namespace, out: TextIO) -> int:
-    from wan26core._errors import AuthenticationError, JobTimeoutError, Wan26Error
-
-    label = _label(record)
-    if record.remote_id is None:
-        if record.phase == "intent":
-            # the process stopped between journaling the intent and journaling the answer (a crash, kill -9): the
-            # POST may or may not have been sent, and the provider may hold (and charge) a job we have no id for
-            record = clients.journal.record_unknown(record.id, "the client stopped before the submit's answer was journaled")
-        out.write(
-            f"{record.short_id}  {label}: unknown outcome ({record.phase}): the submit may have reached the"
-            " provider; check its dashboard before re-submitting\n"
-        )
-        return 1
-    try:
-        client = clients.for_record(record)
-        result = client.job(record.id).wait(timeout=args.timeout)
-    except AuthenticationError as exc:
-        out.write(f"{record.short_id}  {label}: {exc}\n")
-        return 1
-    except Wan26Error as exc:
-        out.write(f"{record.short_id}  {label}: {type(exc).__name__}: {exc}\n")
-        return 0 if not isinstance(exc, JobTimeoutError) else 1
-    line = f"{record.short_id}  {label}: succeeded {result.url}"
-    if args.no_download:
-        out.write(line + "\n")
-        return 0
-    record = clients.journal.get(record.id)
-    if record.wanted_output is not None:
-        return _save(client, record, result, line, out)
-    if args.download_dir:
-        file = result.download(Path(args.download_dir) / f"wan26-{record.id[:8]}.mp4")
-        line += f" -> {file.path}"
-    out.write(line + "\n")
-    return 0
-
-
-def _print_status(status: JobStatus, out: TextIO, as_json: bool, *, mock: bool = False) -> None:
-    if as_json:
-        json.dump(
-            {
-                "state": status.state,
-                "native": status.native,
-                "queue_position": status.queue_position,
-                "progress": status.progress,
-                "logs": list(status.logs),
-                "error": str(status.error) if status.error else None,
-                "url": status.video.url if status.video else None,
-                "mock": mock,
-            },
-            out,
-        )
-        out.write("\n")
-        return
-    parts = [status.state, f"({status.native})"]
-    if status.queue_position is not None and status.state == "queued":
-        parts.append(f"queue position {status.queue_position}")
-    if status.progress is not None:
-        parts.append(f"{status.progress:.0%}")
-    if status.logs:
-        parts.append(f"- {status.logs[-1]}")
-    if status.error is not None:
-        parts.append(f"- {status.error}")
-    if mock:
-        parts.append("[embedded mock]")
-    out.write(" ".join(parts) + "\n")

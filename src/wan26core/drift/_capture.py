@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from wan26core._runtime import iter_sse
+from wan26core._sse import iter_sse
 from wan26core.drift._recordings import REDACTED, scrub, scrub_headers
 
 __all__ = ["Capture", "scrub_exchange"]

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from wan26core._contract import Contract
+from wan26core._drivers import run_sync
 from wan26core._errors import SubmitUncertainError, TransportError, ValidationError, Wan26Error
 from wan26core._pricing import CostEstimate, estimate_cost
 from wan26core._protocol import ClientProtocol, HttpCall, JobRef, JobStatus, redact_url
@@ -44,7 +45,6 @@ from wan26core._runtime import (
     RetryPolicy,
     cancel_op,
     result_op,
-    run_sync,
     send_op,
     status_op,
     submit_op,

@@ -19,6 +19,7 @@ import httpx
 
 from wan26core._client import AsyncClient
 from wan26core._contract import Contract
+from wan26core._drivers import run_async
 from wan26core._errors import (
     AuthenticationError,
     ContentPolicyError,
@@ -35,7 +36,7 @@ from wan26core._rules.references import set_path
 from wan26core._rules.render import WireRequest
 from wan26core._rules.request import GenerationRequest
 from wan26core._rules.wire import check_wire
-from wan26core._runtime import RetryPolicy, run_async, submit_op
+from wan26core._runtime import RetryPolicy, submit_op
 from wan26core.testing.kit_checks import ConformanceError
 from wan26core.testing.kit_strategies import minimal_request
 
