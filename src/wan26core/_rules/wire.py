@@ -14,7 +14,8 @@ from wan26core._contract import Contract
 from wan26core._errors import ValidationError, Violation
 from wan26core._rules.references import get_path
 from wan26core._rules.request import GenerationRequest, Reference, infer_kind
-from wan26core._rules.validation import OPTION_FIELDS, json_key, provider_side, validate
+from wan26core._rules.sources import provider_side
+from wan26core._rules.validation import OPTION_FIELDS, json_key, validate
 from wan26core._rules.wire_schema import WireProblem, read_wire, wire_native
 
 __all__ = ["check_wire", "parse_wire", "wire_violation"]
