@@ -10,8 +10,9 @@ from typing import Any
 
 from support import CONTRACTS
 from wan26core.cli._contracts import run_check
-from wan26core.drift._drift import DriftReport, Finding
+from wan26core.drift._drift import Finding
 from wan26core.drift._recordings import dump_recording, load_recordings
+from wan26core.drift._reports import DriftReport
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "contracts" / "recordings"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from wan26core._contract import Contract
 from wan26core._errors import Wan26Error
 from wan26core._plugins import Registry
-from wan26core.drift._drift import ContractReport, DriftReport, Finding, LocatedExchange, check_contract
+from wan26core.drift._drift import Finding, LocatedExchange
 from wan26core.drift._recordings import (
     SEED_NAMES,
     LoadedRecording,
@@ -31,6 +31,7 @@ from wan26core.drift._recordings import (
     load_recordings,
     seed_recordings,
 )
+from wan26core.drift._reports import ContractReport, DriftReport, check_contract
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+
     from importlib.abc import Traversable

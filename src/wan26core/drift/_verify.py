@@ -22,8 +22,9 @@ from wan26core._contract import Contract
 from wan26core._errors import MissingExtraError, Wan26Error
 from wan26core._plugins import Registry
 from wan26core._rules.request import GenerationRequest, Reference
-from wan26core.drift._drift import ContractReport, DriftReport, Finding, LocatedExchange, check_contract, expectations
+from wan26core.drift._drift import Finding, LocatedExchange, expectations
 from wan26core.drift._recordings import RECORDING_VERSION, dump_recording, route_request, scrub, scrub_headers
+from wan26core.drift._reports import ContractReport, DriftReport, check_contract
 
 __all__ = ["MockUnavailable", "VerifyRun", "verify_mock"]
 
