@@ -167,6 +167,8 @@ class Dialect(Protocol):
     # rendered on every poll.
     # Optional: ``request_ids = True`` asks the engine for a fresh ``MockRequest.request_id`` on every request
     # (without it the field is empty and :func:`request_id_of` falls back to :func:`stable_request_id`).
+    # Optional: ``https_only_clients = ("fal_client",)`` names (import names) the provider's official clients that
+    # speak only https; when one is installed, the pytest plugin serves the mock over TLS by default.
     # Optional: ``trailing_slash = True`` says the provider answers a route's path with a trailing slash as well
     # (an official client relies on it); without it such a path is not found.
 

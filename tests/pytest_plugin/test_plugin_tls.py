@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from wan26core.testing.config import MockConfig, config_from, fal_client_installed
+from wan26core.testing.config import MockConfig, config_from, https_only_client_installed
 
 pytest_plugins = ["pytester"]
 
@@ -31,7 +31,7 @@ def test_fal_client(wan26_mock):
 
 def test_tls_is_auto_by_default_and_can_be_set_either_way() -> None:
     ini = {"wan26_mock_seed": "", "wan26_mock_profile": "fast", "wan26_mock_time_scale": "1"}
-    assert config_from({**ini, "wan26_mock_tls": "auto"}.__getitem__, False).tls is fal_client_installed()
+    assert config_from({**ini, "wan26_mock_tls": "auto"}.__getitem__, False).tls is https_only_client_installed()
     assert config_from({**ini, "wan26_mock_tls": "false"}.__getitem__, False) == MockConfig(tls=False)
     assert config_from({**ini, "wan26_mock_tls": "false"}.__getitem__, True).tls is True  # --wan26-mock-tls wins
     assert config_from({**ini, "wan26_mock_tls": "yes"}.__getitem__, False).tls is True
@@ -39,7 +39,7 @@ def test_tls_is_auto_by_default_and_can_be_set_either_way() -> None:
         config_from({**ini, "wan26_mock_tls": "sometimes"}.__getitem__, False)
 
 
-@pytest.mark.skipif(not fal_client_installed(), reason="needs fal-client (the [compat] extra)")
+@pytest.mark.skipif(not https_only_client_installed(), reason="needs fal-client (the [compat] extra)")
 def test_fal_client_reaches_the_mock_without_a_tls_flag_and_teardown_is_quick(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

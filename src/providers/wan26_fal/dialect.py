@@ -74,6 +74,8 @@ class FalDialect:
     #: snapshot (URLs from the base URL, logs from the snapshot),
     #: so the mock may reuse one while the job does not change
     cacheable = True
+    #: fal-client speaks only https, so the pytest plugin serves the mock over TLS when it is installed
+    https_only_clients = ("fal_client",)
 
     def __init__(self, contracts: Sequence[str | Contract]) -> None:
         """``contracts``: the models served, as contracts or built-in contract ids (``fal/r2v-flash``), loaded lazily."""

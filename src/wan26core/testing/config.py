@@ -19,8 +19,8 @@ _PROFILES = ("fast", "realistic")
 #: ini name -> (help, type, default) as ``parser.addini`` takes them
 INI_OPTIONS: dict[str, tuple[str, Literal["string", "bool"], Any]] = {
     "wan26_mock_tls": (
-        "wan26 mock: serve wan26_mock_server over HTTPS from a local CA: auto (default: when fal-client, which speaks only"
-        " https, is installed), true or false",
+        "wan26 mock: serve wan26_mock_server over HTTPS from a local CA: auto (default: when an official client that speaks"
+        " only https is installed), true or false",
         "string",
         "auto",
     ),
@@ -79,12 +79,13 @@ def config_from(ini: Any, tls_option: bool) -> MockConfig:
 
 
 def _tls_setting(value: Any) -> bool:
-    """``wan26_mock_tls``: true, false, or auto (HTTPS when fal-client is installed: it cannot speak plain http)."""
+    """``wan26_mock_tls``: true, false, or auto (HTTPS when an official client that cannot speak plain http is
+    installed, see :func:`https_only_client_installed`)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
     if text in ("", "auto"):
-        return fal_client_installed()
+        return https_only_client_installed()
     if text in ("1", "true", "yes", "on"):
         return True
     if text in ("0", "false", "no", "off"):
@@ -92,8 +93,12 @@ def _tls_setting(value: Any) -> bool:
     raise ValueError(f"wan26_mock_tls: {value!r} is not one of auto, true, false")
 
 
-def fal_client_installed() -> bool:
-    """Whether fal-client can be imported here (looked up, not imported)."""
+def https_only_client_installed() -> bool:
+    """Whether an official client that speaks only https is importable here (looked up, not imported): the installed
+    plugins' dialects name theirs (``https_only_clients``, import names)."""
     import importlib.util
 
-    return importlib.util.find_spec("fal_client") is not None
+    from wan26core._plugins import default_registry
+
+    names = {name for p in default_registry().providers().values() for name in getattr(p.dialect, "https_only_clients", ())}
+    return any(importlib.util.find_spec(name) is not None for name in sorted(names))
