@@ -114,7 +114,7 @@ class Client(ClientBase):
         """
         endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
         if wire.local_files:
-            req = run_sync(upload_op(endpoint, req), self.http)
+            req = run_sync(upload_op(endpoint, req, self.retry), self.http)
             wire = self.rerender(endpoint, req, wire)
         op = submit_op(
             endpoint,
@@ -276,7 +276,7 @@ class AsyncClient(ClientBase):
     ) -> AsyncJob:
         endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
         if wire.local_files:
-            req = await run_async(upload_op(endpoint, req), self.http)
+            req = await run_async(upload_op(endpoint, req, self.retry), self.http)
             wire = self.rerender(endpoint, req, wire)
         op = submit_op(
             endpoint,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Generator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 from wan26core._classify import error_for
@@ -33,6 +33,9 @@ from wan26core._redaction import redact_url
 from wan26core._rules.references import get_path
 from wan26core._rules.render import WireRequest
 from wan26core._types import HttpCall, HttpReply, JobRef, JobState, JobStatus, VideoResult
+
+if TYPE_CHECKING:
+    from wan26core._policies import RetryPolicy
 
 __all__ = [
     "ClientProtocol",
@@ -68,8 +71,11 @@ class ClientProtocol(Protocol):
     def parse_cancel(self, reply: HttpReply, ref: JobRef) -> bool: ...
     def error_from(self, reply: HttpReply, *, job_id: str | None = None, generation: bool = False) -> Wan26Error: ...
     def upload_op(
-        self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str
-    ) -> Generator[Any, Any, str]: ...
+        self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str, policy: RetryPolicy
+    ) -> Generator[Any, Any, str]:
+        """Upload a local file and return its URL: sans-IO steps (``yield from send_op(call, policy)``) that the
+        client's driver runs under the client's own retry ``policy``."""
+        ...
 
 
 class ContractClientProtocol:
@@ -264,7 +270,9 @@ class ContractClientProtocol:
         return {e["code"] for e in self.contract.data["errors"] if e["kind"] == "conflict"}
 
     # --- uploads --------------------------------------------------------------------------------
-    def upload_op(self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str) -> Generator[Any, Any, str]:
+    def upload_op(
+        self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str, policy: RetryPolicy
+    ) -> Generator[Any, Any, str]:
         """Upload a local file and return its URL (a generator of runtime effects); by default: not possible."""
         raise ValidationError(
             [

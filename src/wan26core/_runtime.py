@@ -188,8 +188,9 @@ def submit_op(
     return local_id, ref
 
 
-def upload_op(endpoint: Endpoint, request: GenerationRequest) -> Op[GenerationRequest]:
-    """Upload every local file of ``request`` where the provider allows it; returns the request with URLs."""
+def upload_op(endpoint: Endpoint, request: GenerationRequest, policy: RetryPolicy) -> Op[GenerationRequest]:
+    """Upload every local file of ``request`` where the provider allows it, under the client's retry ``policy``;
+    returns the request with URLs."""
     uploaded: dict[str, str] = {}
     for source in local_sources(request):
         path = Path(source)
@@ -199,7 +200,7 @@ def upload_op(endpoint: Endpoint, request: GenerationRequest) -> Op[GenerationRe
             raise ValidationError([Violation("references", "source.missing", f"no such file: {source}", value=source)])
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         uploaded[source] = yield from endpoint.protocol.upload_op(
-            path.read_bytes(), content_type, path.name, key=endpoint.key, base_url=endpoint.base_url
+            path.read_bytes(), content_type, path.name, key=endpoint.key, base_url=endpoint.base_url, policy=policy
         )
     if not uploaded:
         return request

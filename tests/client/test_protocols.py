@@ -8,8 +8,10 @@ from __future__ import annotations
 import pytest
 
 from support import builtin_registry as registry
-from wan26core import AuthenticationError
+from wan26_fal import FalClientProtocol
+from wan26core import AuthenticationError, RetryPolicy, Wan26Error, builtin_contract
 from wan26core._protocol import ContractClientProtocol, HttpReply, JobRef, redact_url
+from wan26core._runtime import Send, Sleep
 
 
 def protocol_of(provider_id: str) -> ContractClientProtocol:
@@ -48,3 +50,18 @@ def test_calls_never_show_the_key() -> None:
     assert call.headers["Authorization"] == "Key canary-secret-123"
     assert "canary" not in repr(call)
     assert redact_url("https://x/y?token=abc&a=1") == "https://x/y?token=REDACTED&a=1"
+
+
+def test_fal_uploads_run_under_the_client_s_retry_policy() -> None:
+    """The upload's steps retry as the client's policy says (not under a policy of their own)."""
+    protocol = FalClientProtocol(builtin_contract("fal/r2v-flash"))
+    busy = HttpReply(503, {}, b'{"detail": "busy"}')
+
+    def first_answer(policy: RetryPolicy) -> object:
+        steps = protocol.upload_op(b"x", "video/mp4", "a.mp4", key="k", base_url="http://mock.test", policy=policy)
+        assert isinstance(next(steps), Send)
+        return steps.send(busy)
+
+    assert isinstance(first_answer(RetryPolicy(attempts=3)), Sleep)
+    with pytest.raises(Wan26Error):
+        first_answer(RetryPolicy(attempts=1))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wan26core.plugin import (
     ContractClientProtocol,
@@ -22,6 +22,9 @@ from wan26core.plugin import (
     VideoResult,
     error_for,
 )
+
+if TYPE_CHECKING:
+    from wan26core.plugin import RetryPolicy
 
 __all__ = ["FalClientProtocol"]
 
@@ -91,13 +94,15 @@ class FalClientProtocol(ContractClientProtocol):
             raise self.error_from(reply, job_id=ref.job_id, generation=True)  # the request ran and failed
         return super().parse_result(reply, ref)
 
-    def upload_op(self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str) -> Generator[Any, Any, str]:
+    def upload_op(
+        self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str, policy: RetryPolicy
+    ) -> Generator[Any, Any, str]:
         """fal's CDN upload, as fal-client does it: a short-lived token from the REST host, then the bytes.
 
         The REST host is ``WAN26_FAL_REST_URL``, else the queue base URL when it was redirected (the
         mock serves both), else ``https://rest.fal.ai``.
         """
-        from wan26core.plugin import RetryPolicy, send_op  # the HTTP runtime, only when a file is uploaded
+        from wan26core.plugin import send_op  # the HTTP runtime, only when a file is uploaded
 
         rest = os.environ.get("WAN26_FAL_REST_URL") or (base_url if base_url != self.contract.transport["base_url"] else REST_URL)
         token_call = HttpCall(
@@ -106,7 +111,7 @@ class FalClientProtocol(ContractClientProtocol):
             {**self.auth_headers(key), "Accept": "application/json"},
             json={},
         )
-        reply = yield from send_op(token_call, RetryPolicy())
+        reply = yield from send_op(token_call, policy)
         token = self._success_body(reply)
         if not isinstance(token, dict) or not all(isinstance(token.get(k), str) for k in ("token", "token_type", "base_url")):
             raise MalformedResponseError("fal's storage token answer lacks token, token_type or base_url")
@@ -121,7 +126,7 @@ class FalClientProtocol(ContractClientProtocol):
             content=data,
             idempotent=False,
         )
-        reply = yield from send_op(upload, RetryPolicy())
+        reply = yield from send_op(upload, policy)
         body = self._success_body(reply)
         url = body.get("access_url") if isinstance(body, dict) else None
         if not isinstance(url, str):
