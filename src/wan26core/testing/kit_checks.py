@@ -81,7 +81,7 @@ def _protocol_of(provider: Provider) -> ClientProtocol:
         raise _fail(
             provider.id,
             "the registered provider has no client protocol: register ContractProvider(contract, protocol=...) with a "
-            "wan26core._protocol.ContractClientProtocol subclass (see the vtrix plugin)",
+            "wan26core.plugin.ContractClientProtocol subclass (see the vtrix plugin)",
         )
     return protocol
 
@@ -129,7 +129,7 @@ def check_plugin_surface(provider: Provider) -> None:
     if not isinstance(dialect, Dialect):
         raise _fail(
             provider.id,
-            "the registered provider has no mock dialect (wan26core._dialect.Dialect): pass ContractProvider(..., "
+            "the registered provider has no mock dialect (wan26core.plugin.Dialect): pass ContractProvider(..., "
             "dialect=...) so `wan26 mock serve` and the kit's lifecycle checks can serve it",
         )
     if dialect.provider != provider.id.split("/", 1)[0]:
