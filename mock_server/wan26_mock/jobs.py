@@ -49,7 +49,6 @@ class Job:
     cancelled_at: float | None = None
     video: Video | None = None
     webhook_url: str | None = None
-    webhook_sent: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
     #: the engine's memo of the last answer rendered for this job (see ``Engine``): it dies with the job
     answer: Any = field(default=None, repr=False, compare=False)
