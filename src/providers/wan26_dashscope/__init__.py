@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 from wan26core.plugin import ContractProvider, Provider, builtin_contract, hookimpl
 
-from .client import DashscopeClientProtocol
+from .client import DashScopeClientProtocol
 from .dialect import DIALECT
 
-__all__ = ["DIALECT", "MODELS", "DashscopeClientProtocol", "wan26_register_providers"]
+__all__ = ["DIALECT", "MODELS", "DashScopeClientProtocol", "wan26_register_providers"]
 
 PROVIDER = "dashscope"
 MODELS = ("r2v", "r2v-flash", "i2v")
@@ -24,4 +24,4 @@ MODELS = ("r2v", "r2v-flash", "i2v")
 def wan26_register_providers(register: Callable[[Provider], None]) -> None:
     for model in MODELS:
         contract = builtin_contract(f"{PROVIDER}/{model}")
-        register(ContractProvider(contract, dialect=DIALECT, protocol=DashscopeClientProtocol(contract)))
+        register(ContractProvider(contract, dialect=DIALECT, protocol=DashScopeClientProtocol(contract)))

@@ -11,10 +11,10 @@ from typing import Any
 
 from wan26core.plugin import ContractClientProtocol, NativeError, VideoResult
 
-__all__ = ["DashscopeClientProtocol"]
+__all__ = ["DashScopeClientProtocol"]
 
 
-class DashscopeClientProtocol(ContractClientProtocol):
+class DashScopeClientProtocol(ContractClientProtocol):
     """DashScope: the task id is ``output.task_id``; cancel only while PENDING."""
 
     def job_id_of(self, body: Any) -> Any:
