@@ -22,7 +22,7 @@ from wan26core._rules.references import get_path
 from wan26core._rules.request import GenerationRequest, Reference, infer_kind
 from wan26core._rules.validation import validate
 
-__all__ = ["Refusal", "cheapest_request", "documented_media", "refusal_for"]
+__all__ = ["Refusal", "cheapest_request", "documented_media", "option_rank", "refusal_for"]
 
 _MEDIA_EXT = re.compile(r"\.(mp4|mov|png|jpe?g|webp|bmp)$", re.IGNORECASE)
 _PLACEHOLDER_HOST = re.compile(r"(^|\.)(example\.(com|org|net)|[a-z0-9-]+\.(example|invalid|test)|localhost)$", re.IGNORECASE)
@@ -49,7 +49,7 @@ def cheapest_request(
     options: dict[str, Any] = {}
     for option in ("resolution", "duration"):
         if contract.supports(option) and contract.option(option).get("values"):
-            options[option] = min(contract.option(option)["values"], key=_rank)
+            options[option] = min(contract.option(option)["values"], key=option_rank)
     if contract.supports("generate_audio"):
         options["generate_audio"] = False
     if contract.task == "r2v":
@@ -152,8 +152,8 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _rank(value: Any) -> float:
-    """Order option values by cost: 480p < 720p < 1080p, 2 < 5 < 10."""
+def option_rank(value: Any) -> float:
+    """Order option values by size and so by cost: 480p < 720p < 1080p, 2 < 5 < 10."""
     try:
         return float(str(value).rstrip("pP"))
     except ValueError:

@@ -25,6 +25,7 @@ from wan26core._rules.request import GenerationRequest, Reference
 from wan26core.drift._drift import Finding, LocatedExchange, expectations
 from wan26core.drift._recordings import RECORDING_VERSION, dump_recording, route_request, scrub, scrub_headers
 from wan26core.drift._reports import ContractReport, DriftReport, check_contract
+from wan26core.drift._requests import option_rank
 
 __all__ = ["MockUnavailable", "VerifyRun", "verify_mock"]
 
@@ -253,7 +254,7 @@ class _Scenarios:
             kwargs["image"] = "https://media.example/frame.png"
         for option, attr in (("resolution", "resolution"), ("duration", "duration")):
             if contract.supports(option) and contract.option(option).get("values"):
-                kwargs[attr] = min(contract.option(option)["values"], key=_rank)
+                kwargs[attr] = min(contract.option(option)["values"], key=option_rank)
         if contract.supports("generate_audio"):
             kwargs["generate_audio"] = False
         request = GenerationRequest(prompt=prompt, references=references, **kwargs)
@@ -423,12 +424,3 @@ def _set(body: dict[str, Any], dotted: str, value: Any) -> None:
     for part in parents:
         node = node.setdefault(part, {})
     node[last] = value
-
-
-def _rank(value: Any) -> float:
-    """Order option values by size: 480p < 720p < 1080p, 5 < 10."""
-    text = str(value).rstrip("pP")
-    try:
-        return float(text)
-    except ValueError:
-        return float("inf")
