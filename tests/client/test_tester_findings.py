@@ -1,0 +1,68 @@
+"""Issue 13's outside test: each finding of the tester, as a test that failed before its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from support import builtin_registry
+from wan26_mock.engine import Engine
+from wan26_mock.serve import MockServer, running_server
+from wan26core import JobTimeoutError
+from wan26core.client import AsyncClient, Client
+from wan26core.journal import Journal
+
+URL = "https://example.com/cat.mp4"
+REQUEST = {"prompt": "@cat waves", "references": [{"name": "cat", "source": URL}]}
+
+
+# --- 2. --timeout holds on a status stream that only sends keep-alives ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chatty_mock() -> Iterator[MockServer]:
+    """A mock whose quiet status streams send a keep-alive every 0.1 s (a read never times out on its own)."""
+    engine = Engine(builtin_registry(), seed=13, stream_keepalive=0.1)
+    with running_server(engine=engine) as server:
+        yield server
+
+
+def stuck(mock: MockServer) -> None:
+    with httpx.Client(base_url=mock.admin_url) as admin:
+        assert admin.post("/reset", json={}).status_code == 200
+        answer = admin.post("/scenarios", json={"scenario": "stuck", "count": 1, "provider": "fal/r2v-flash", "action": "submit"})
+        assert answer.status_code == 200, answer.text
+
+
+def options(mock: MockServer, tmp_path: Path) -> dict[str, Any]:
+    return {"api_key": "k", "base_url": mock.base_url, "registry": builtin_registry(), "journal": Journal(tmp_path / "j.sqlite3")}
+
+
+def test_the_wait_deadline_holds_on_a_stream_of_keep_alives(chatty_mock: MockServer, tmp_path: Path) -> None:
+    stuck(chatty_mock)
+    with Client("fal/r2v-flash", **options(chatty_mock, tmp_path)) as c:
+        job = c.submit(REQUEST)
+        started = time.monotonic()
+        with pytest.raises(JobTimeoutError):
+            job.wait(timeout=0.5)
+    assert time.monotonic() - started < 3
+
+
+def test_the_async_wait_deadline_holds_on_a_stream_of_keep_alives(chatty_mock: MockServer, tmp_path: Path) -> None:
+    stuck(chatty_mock)
+
+    async def run() -> float:
+        async with AsyncClient("fal/r2v-flash", **options(chatty_mock, tmp_path)) as c:
+            job = await c.submit(REQUEST)
+            started = time.monotonic()
+            with pytest.raises(JobTimeoutError):
+                await asyncio.wait_for(job.wait(timeout=0.5), 10)  # the guard: before the fix it never ended
+            return time.monotonic() - started
+
+    assert asyncio.run(run()) < 3
