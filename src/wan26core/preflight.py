@@ -33,6 +33,8 @@ def output_violations(
         info = os.stat(target)
     except (FileNotFoundError, NotADirectoryError):  # the folder check below says why
         info = None
+        if os.path.islink(target) and not overwrite:  # a dangling link: the download's final rename would meet it
+            add("output.exists", f"{target} is a symbolic link to a missing file; pass --overwrite to replace the link itself")
     except OSError as exc:
         add("output.unusable", f"cannot use {target}: {exc.strerror or exc}")
         return found

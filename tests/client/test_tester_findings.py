@@ -15,11 +15,47 @@ from support import builtin_registry
 from wan26_mock.engine import Engine
 from wan26_mock.serve import MockServer, running_server
 from wan26core import JobTimeoutError
+from wan26core.cli import main
 from wan26core.client import AsyncClient, Client
 from wan26core.journal import Journal
 
 URL = "https://example.com/cat.mp4"
 REQUEST = {"prompt": "@cat waves", "references": [{"name": "cat", "source": URL}]}
+GENERATE = ["generate", "-p", "fal/r2v-flash", "--ref", f"cat={URL}", "@cat waves"]
+
+
+@pytest.fixture(autouse=True)
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ("FAL_KEY", "VTRIX_API_KEY", "DASHSCOPE_API_KEY", "AIML_API_KEY", "AIMLAPI_API_KEY", "WAN26_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WAN26_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def journaled(home: Path) -> int:
+    return len(Journal(home / "journal.sqlite3").list()) if (home / "journal.sqlite3").exists() else 0
+
+
+# --- 1. a dangling symbolic link as the output ------------------------------------------------------------------------
+
+
+def test_a_dangling_link_as_output_is_refused_before_the_job_and_replaced_as_a_link(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "dangling.mp4").symlink_to("nowhere.mp4")
+    code, _, err = run(capsys, *GENERATE, "-o", "dangling.mp4")
+    assert code == 1 and "symbolic link" in err and "--overwrite" in err and journaled(home) == 0, err
+    code, _, err = run(capsys, *GENERATE, "-o", "dangling.mp4", "--overwrite")
+    assert code == 0, err
+    assert not (tmp_path / "dangling.mp4").is_symlink() and (tmp_path / "dangling.mp4").stat().st_size > 0
+    assert not (tmp_path / "nowhere.mp4").exists()  # the link was replaced, never followed
 
 
 # --- 2. --timeout holds on a status stream that only sends keep-alives ------------------------------------------------
