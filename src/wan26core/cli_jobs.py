@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import math
 import os
 import secrets
 import signal
@@ -41,6 +42,28 @@ __all__ = ["register"]
 EMBEDDED_BASE_URL = "http://wan26-embedded-mock.invalid"
 #: the embedded mock's fast profile finishes a job in about a second; poll as if time ran this much faster
 EMBEDDED_TIME_SCALE = 50.0
+
+
+def _seconds(text: str) -> float:
+    """A --timeout: a finite number of seconds above 0 (refused by argparse, exit 2, before anything is sent)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0 (e.g. 600)")
+    return value
+
+
+def _count(text: str) -> int:
+    """A --limit: a whole number above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0 (e.g. 50)")
+    return value
 
 
 def register(sub: Any) -> None:
@@ -69,7 +92,7 @@ def register(sub: Any) -> None:
     gen.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     gen.add_argument("--dry-run", action="store_true", help="print the validated wire request and the estimate; send nothing")
     gen.add_argument("--mock", action="store_true", help="run on the embedded mock even when a key is set")
-    gen.add_argument("--timeout", type=float, help="give up waiting after this many seconds (the job is kept)")
+    gen.add_argument("--timeout", type=_seconds, help="give up waiting after this many seconds (the job is kept)")
     gen.add_argument("--cancel-on-timeout", action="store_true", help="cancel the job when --timeout runs out")
     gen.add_argument("--webhook-url", help="ask the provider to call this URL when the job finishes (where supported)")
     gen.add_argument("--label", help="free text kept with the job in the journal")
@@ -98,7 +121,7 @@ def register(sub: Any) -> None:
     listing = jobs_sub.add_parser("list", help="journaled jobs, newest first")
     listing.add_argument("--unfinished", action="store_true", help="only jobs that may still change")
     listing.add_argument("--provider", "-p")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=_count, default=50)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_jobs_list)
     show = jobs_sub.add_parser("show", help="one job with its recorded events")
@@ -107,7 +130,7 @@ def register(sub: Any) -> None:
     resume = jobs_sub.add_parser(
         "resume", help="wait for every unfinished job the provider accepted, and fetch every video whose download did not finish"
     )
-    resume.add_argument("--timeout", type=float)
+    resume.add_argument("--timeout", type=_seconds, help="give up waiting for each job after this many seconds")
     resume.add_argument(
         "--download-dir", "-d", help="download finished videos that have no journaled output path (-o) into this folder"
     )

@@ -102,3 +102,19 @@ def test_the_async_wait_deadline_holds_on_a_stream_of_keep_alives(chatty_mock: M
             return time.monotonic() - started
 
     assert asyncio.run(run()) < 3
+
+
+# --- 3. numeric options are checked when parsed, before anything is sent ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[*GENERATE, f"--timeout={value}"] for value in ("-1", "0", "nan", "inf", "-inf", "soon")]
+    + [["jobs", "resume", "--timeout", "0"], ["jobs", "list", "--limit", "0"], ["jobs", "list", "--limit", "-3"]],
+)
+def test_a_non_positive_or_non_finite_number_is_a_usage_error_before_any_job(
+    argv: list[str], capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "above 0" in err, err
+    assert code == 2 and journaled(home) == 0 and "estimated cost" not in err
