@@ -121,7 +121,7 @@ def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tupl
         return EXIT_USAGE, str(exc)
     if isinstance(exc, errors.ValidationError):
         return EXIT_INVALID, str(exc)
-    if isinstance(exc, (sqlite3.DatabaseError, UnicodeDecodeError)) or type(exc).__name__ == "JournalError":
+    if isinstance(exc, sqlite3.DatabaseError) or type(exc).__name__ == "JournalError" or _from_journal(exc):
         return EXIT_USAGE, _journal_message(exc, args)
     if isinstance(exc, (errors.SubmitUncertainError, errors.JobTimeoutError, errors.DownloadError, errors.TransportError)):
         hint = _resume_hint(exc)
@@ -136,6 +136,18 @@ def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tupl
         where = f" ({exc.filename})" if exc.filename else ""
         return EXIT_USAGE, f"{exc.strerror or exc}{where}"
     return EXIT_INVALID, f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _from_journal(exc: BaseException) -> bool:
+    """A decoding error raised while reading the journal (not a request file or anything else)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        return False
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__") == "wan26core.journal":
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def _resume_hint(exc: BaseException) -> str:
@@ -345,10 +357,12 @@ def _load_request(path: str) -> Any:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read request file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:  # not the journal's: say which file, not "move the journal aside"
+        raise UsageError(f"cannot read request file {path}: {exc}; save it as UTF-8 JSON") from None
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UsageError(f"{path} is not valid JSON: {exc}") from None
 
 

@@ -154,7 +154,7 @@ def request_data(args: argparse.Namespace) -> dict[str, Any]:
     if args.request:
         try:
             data = json.loads(Path(args.request).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise UsageError(f"cannot read request file {args.request}: {exc}") from None
         if not isinstance(data, dict):
             raise UsageError(f"{args.request} must hold a JSON object")

@@ -118,3 +118,43 @@ def test_a_non_positive_or_non_finite_number_is_a_usage_error_before_any_job(
     code, _, err = run(capsys, *argv)
     assert code == 2 and "above 0" in err, err
     assert code == 2 and journaled(home) == 0 and "estimated cost" not in err
+
+
+# --- 4. a request file that cannot be read is named as such, never as the journal ---------------------------------------
+
+
+@pytest.mark.parametrize("content", [b'{"prompt": "caf\xe9"}', b"[" * 100_000], ids=["latin-1", "deeply-nested"])
+@pytest.mark.parametrize("command", ["validate", "render", "generate"])
+def test_an_unreadable_request_file_is_named_and_is_a_usage_error(
+    command: str, content: bytes, capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "bad.json").write_bytes(content)
+    argv = (
+        ["generate", "-r", "bad.json", "-p", "fal/r2v-flash"]
+        if command == "generate"
+        else [command, "bad.json", "-p", "fal/r2v-flash"]
+    )
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "bad.json" in err and "journal" not in err and "bug" not in err, err
+    assert "cannot read request file bad.json" in err or "bad.json is not valid JSON" in err, err
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("wire", "{not json"), ("created_at", "yesterday"), ("result", "[")],
+    ids=["wire", "created_at", "result"],
+)
+def test_a_damaged_journal_row_names_the_journal_and_the_row(
+    column: str, value: str, capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    import sqlite3
+
+    assert run(capsys, *GENERATE, "-o", "out.mp4")[0] == 0
+    path = home / "journal.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"UPDATE jobs SET {column} = ?", (value,))
+    (job,) = sqlite3.connect(path).execute("SELECT id FROM jobs").fetchall()
+    for argv in (["jobs", "list"], ["jobs", "show", job[0]], ["status", job[0]]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and f"the job journal {path} cannot be read" in err and job[0] in err and column in err, err
+        assert "bug" not in err and "Traceback" not in err
