@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +159,17 @@ def test_a_damaged_journal_row_names_the_journal_and_the_row(
         code, _, err = run(capsys, *argv)
         assert code == 2 and f"the job journal {path} cannot be read" in err and job[0] in err and column in err, err
         assert "bug" not in err and "Traceback" not in err
+
+
+# --- 5. a prompt of bytes that are not UTF-8 ----------------------------------------------------------------------------
+
+
+def test_a_prompt_that_is_not_utf8_is_a_violation_before_any_journal_write(
+    capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    prompt = os.fsdecode(b"@cat \xff\xfe")  # what a shell hands over for "$(printf '@cat \xff\xfe')"
+    code, _, err = run(capsys, "generate", "-p", "fal/r2v-flash", "--ref", f"cat={URL}", prompt, "-o", "out.mp4")
+    assert code == 1 and "prompt must be valid Unicode text" in err and "bug" not in err, err
+    assert journaled(home) == 0
+    code, _, err = run(capsys, "generate", "-p", "fal/r2v-flash", "--ref", f"cat={URL}", "@cat", "--negative-prompt", prompt)
+    assert code == 1 and "negative_prompt must be valid Unicode text" in err, err
