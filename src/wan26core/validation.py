@@ -10,6 +10,7 @@ import contextlib
 import ipaddress
 import os
 import re
+import socket
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -55,6 +56,9 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/\s]*={0,2}\s*")
 #: prompts longer than this (or 50 times the endpoint's limit) are refused without binding their references
 PROMPT_CEILING = 64 * 1024
 _METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
+#: cloud metadata services outside the link-local ranges: Alibaba Cloud (DashScope's home) and AWS over IPv6
+_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")})
+_NUMERIC_HOST = re.compile(r"[0-9][0-9a-fx.]*")
 #: URLs the provider's own storage issued for our uploads (plain http on a local mock): not the user's sources
 _TRUSTED: ContextVar[frozenset[str]] = ContextVar("wan26_trusted_sources", default=frozenset())
 #: the client's pre-flight rules for sources (https only, no link-local host, local files checked byte by byte);
@@ -464,11 +468,21 @@ def _internal_host(host: str) -> bool:
     name = host.strip("[]").lower().rstrip(".")
     if name in _METADATA_HOSTS:
         return True
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
-        return False
-    return address.is_link_local or address.is_unspecified
+        if not _NUMERIC_HOST.fullmatch(name):
+            return False
+        try:  # the shorthand forms resolvers accept: 2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
+    return address.is_link_local or address.is_unspecified or address in _METADATA_ADDRESSES
 
 
 def sniff(head: bytes) -> str | None:

@@ -15,7 +15,7 @@ import pytest
 from support import builtin_registry
 from wan26_mock.engine import Engine
 from wan26_mock.serve import MockServer, running_server
-from wan26core import JobTimeoutError
+from wan26core import GenerationRequest, JobTimeoutError, Reference, get_provider, validate
 from wan26core.cli import main
 from wan26core.client import AsyncClient, Client
 from wan26core.journal import Journal
@@ -173,3 +173,35 @@ def test_a_prompt_that_is_not_utf8_is_a_violation_before_any_journal_write(
     assert journaled(home) == 0
     code, _, err = run(capsys, "generate", "-p", "fal/r2v-flash", "--ref", f"cat={URL}", "@cat", "--negative-prompt", prompt)
     assert code == 1 and "negative_prompt must be valid Unicode text" in err, err
+
+
+# --- 6. metadata and link-local hosts in every spelling -------------------------------------------------------------------
+
+
+def violations_for(source: str, kind: str | None = "video", provider: str = "fal/r2v-flash") -> list[str]:
+    request = GenerationRequest(prompt="@a waves", references=(Reference("a", source, kind),))  # type: ignore[arg-type]
+    return [v.rule for v in validate(request, get_provider(provider).contract) if v.severity == "error"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "100.100.100.200",  # Alibaba Cloud's metadata service
+        "[fd00:ec2::254]",  # AWS's, over IPv6
+        "[::ffff:169.254.169.254]",  # IPv4-mapped
+        "[::ffff:a9fe:a9fe]",
+        "[2002:a9fe:a9fe::]",  # 6to4
+        "2852039166",  # 169.254.169.254 as one number
+        "0xa9fea9fe",
+        "0251.0376.0251.0376",  # octal
+        "169.254.43518",
+        "0",  # 0.0.0.0
+    ],
+)
+def test_metadata_and_link_local_hosts_are_refused_in_every_spelling(host: str) -> None:
+    assert violations_for(f"https://{host}/latest/a.mp4") == ["source.host"]
+
+
+@pytest.mark.parametrize("host", ["example.com", "93.184.216.34", "[2606:2800:220:1::]", "cdn1.example.com", "0a.example.com"])
+def test_ordinary_hosts_still_pass(host: str) -> None:
+    assert violations_for(f"https://{host}/a.mp4") == []
