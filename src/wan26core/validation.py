@@ -239,6 +239,18 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
         )
     if request.audio is not None and contract.supports("audio_url"):
         _check_source(request.audio, limits.get("audio"), "audio", "audio", "audio.source", probe, add)
+    if _strict_sources.get() and "upload" not in contract.transport["routes"]:  # what submit would refuse, said now
+        sources = [(f"references[{i}].source", r.source) for i, r in enumerate(request.references)]
+        sources += [(name, value) for name, value in (("image", request.image), ("audio", request.audio)) if value]
+        for path, source in sources:
+            if isinstance(source, str) and source.strip() and source_type(source) == "path":
+                add(
+                    path,
+                    "source.local_file",
+                    f"{os.path.basename(source)!r} is a local file and {contract.id} documents no upload: put it where the"
+                    " provider can download it (your storage bucket, a CDN) and pass its https URL",
+                    value=source,
+                )
 
     # options --------------------------------------------------------------------------------------
     for name, attr in OPTION_FIELDS.items():
@@ -418,6 +430,9 @@ def _check_local_file(
         info = os.stat(source)
     except FileNotFoundError:
         add(path, source_rule, "no such local file (a source is an https URL, a data URI or an existing file)", value=source)
+        return
+    except ValueError:  # a NUL byte: no file can have this name
+        add(path, source_rule, "not a usable file name (it holds a NUL character)", value=source)
         return
     except OSError as exc:
         add(path, "source.unreadable", f"cannot read the local file: {exc.strerror or exc}", value=source)

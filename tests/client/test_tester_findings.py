@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -205,3 +206,25 @@ def test_metadata_and_link_local_hosts_are_refused_in_every_spelling(host: str) 
 @pytest.mark.parametrize("host", ["example.com", "93.184.216.34", "[2606:2800:220:1::]", "cdn1.example.com", "0a.example.com"])
 def test_ordinary_hosts_still_pass(host: str) -> None:
     assert violations_for(f"https://{host}/a.mp4") == []
+
+
+# --- 7. a local file where the provider documents no upload: the same answer from every command -------------------------
+
+
+@pytest.mark.parametrize("provider", ["vtrix/r2v", "dashscope/r2v", "dashscope/r2v-flash", "aimlapi/r2v"])
+def test_a_local_file_without_an_upload_api_is_refused_by_every_command(
+    provider: str, capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "bob.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 64)
+    request = {"prompt": "@bob waves", "references": [{"name": "bob", "source": "bob.mp4"}]}
+    (tmp_path / "req.json").write_text(json.dumps(request))
+    wanted = f"'bob.mp4' is a local file and {provider} documents no upload"
+    for argv in (
+        ["validate", "req.json", "-p", provider],
+        ["render", "req.json", "-p", provider],
+        ["generate", "-r", "req.json", "-p", provider, "--dry-run"],
+        ["generate", "-r", "req.json", "-p", provider, "-o", "out.mp4"],
+    ):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and wanted in out + err, (argv, out, err)
+    assert journaled(home) == 0
