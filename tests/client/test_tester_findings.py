@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import time
@@ -228,3 +229,26 @@ def test_a_local_file_without_an_upload_api_is_refused_by_every_command(
         code, out, err = run(capsys, *argv)
         assert code == 1 and wanted in out + err, (argv, out, err)
     assert journaled(home) == 0
+
+
+# --- 8. a data URI's bytes are sniffed like a local file's ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "rule"),
+    [
+        ("data:image/png;base64,", "references.source"),
+        ("data:image/png;base64,aGVsbG8=", "reference_image.format"),  # "hello"
+        ("data:image/png;base64,/9j/4AAQSkZJRgABAQ==", None),  # a JPEG: accepted whatever the MIME type says
+        (
+            "data:image/png;base64," + base64.b64encode(b"\x00\x00\x00\x18ftypisom" + b"\0" * 64).decode(),
+            "reference_image.format",
+        ),
+        ("data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 8_000_000).decode(), None),
+    ],
+    ids=["empty", "hello", "jpeg", "mp4-as-image", "big-png"],
+)
+def test_a_data_uri_is_checked_by_its_bytes(uri: str, rule: str | None) -> None:
+    started = time.monotonic()
+    assert violations_for(uri, "image", provider="vtrix/r2v") == ([rule] if rule else [])
+    assert time.monotonic() - started < 2  # only the first few KB are decoded
