@@ -595,6 +595,9 @@ def cmd_result(args: argparse.Namespace, registry: Registry, out: TextIO) -> int
 def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     with _journal(args) as journal:
         records = journal.list(unfinished=args.unfinished, provider=args.provider, limit=args.limit)
+        if args.unfinished:  # a succeeded job whose video was never saved is not finished either (`jobs resume` fetches it)
+            pending = [r for r in journal.pending_downloads() if args.provider in (None, r.provider)]
+            records = sorted([*records, *pending], key=lambda r: r.created_at, reverse=True)[: args.limit]
         total = len(journal.list(provider=args.provider, limit=1)) if not records and args.unfinished else 0
     if args.json:
         json.dump([r.to_dict() for r in records], out, indent=2)
@@ -608,7 +611,8 @@ def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
         provider = f"{r.provider} (mock)" if r.mock else r.provider
-        out.write(f"{r.short_id}  {when}  {provider:<23} {r.phase:<10} {r.remote_id or '-'}  {r.label or ''}".rstrip() + "\n")
+        phase = "succeeded, download pending" if r.download_pending else r.phase
+        out.write(f"{r.short_id}  {when}  {provider:<23} {phase:<10} {r.remote_id or '-'}  {r.label or ''}".rstrip() + "\n")
     return 0
 
 

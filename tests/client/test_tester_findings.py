@@ -252,3 +252,20 @@ def test_a_data_uri_is_checked_by_its_bytes(uri: str, rule: str | None) -> None:
     started = time.monotonic()
     assert violations_for(uri, "image", provider="vtrix/r2v") == ([rule] if rule else [])
     assert time.monotonic() - started < 2  # only the first few KB are decoded
+
+
+# --- smaller findings -----------------------------------------------------------------------------------------------------
+
+
+def test_jobs_list_unfinished_shows_a_succeeded_job_whose_download_is_pending(
+    capsys: pytest.CaptureFixture[str], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr("wan26core.download._Sink.write", lambda self, chunk: (_ for _ in ()).throw(OSError(28, "No space left")))
+        assert run(capsys, *GENERATE, "-o", "out.mp4")[0] == 3
+    code, out, _ = run(capsys, "jobs", "list", "--unfinished")
+    assert code == 0 and "download pending" in out and "no unfinished jobs" not in out, out
+    code, out, _ = run(capsys, "jobs", "list", "--unfinished", "--json")
+    assert [j["phase"] for j in json.loads(out)] == ["succeeded"]
+    assert run(capsys, "jobs", "resume")[0] == 0
+    assert "no unfinished jobs" in run(capsys, "jobs", "list", "--unfinished")[1]
