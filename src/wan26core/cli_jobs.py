@@ -628,7 +628,7 @@ def cmd_jobs_show(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
 def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Wait for every unfinished journaled job that reached the provider (reporting the ones that did not), then fetch
     every succeeded job's video that was wanted at a path (``generate -o``) and never recorded as downloaded."""
-    failures = 0
+    statuses = [0]  # each job's exit status; the command's is the gravest (3 uncertain > 2 usage > 1 failed)
     with _Clients(args, registry) as clients:
         journal = clients.journal
         records = journal.list(unfinished=True)
@@ -636,10 +636,10 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
         if not records and not pending:
             out.write("nothing to resume: every journaled job has finished and every wanted video is downloaded\n")
         for record in records:
-            failures += _resume_one(clients, record, args, out)
+            statuses.append(_resume_one(clients, record, args, out))
         for record in pending:
-            failures += _fetch_pending(clients, record, out)
-    return 1 if failures else 0
+            statuses.append(_fetch_pending(clients, record, out))
+    return max(statuses)
 
 
 def _fetch_pending(clients: _Clients, record: JobRecord, out: TextIO) -> int:
@@ -652,8 +652,14 @@ def _fetch_pending(clients: _Clients, record: JobRecord, out: TextIO) -> int:
         result = client.job(record.id).result()
     except Wan26Error as exc:
         out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {exc}\n")
-        return 1
+        return _status_of(exc)
     return _save(client, record, result, head, out)
+
+
+def _status_of(exc: BaseException) -> int:
+    from .cli import classify
+
+    return classify(exc)[0]
 
 
 def _label(record: JobRecord) -> str:
@@ -710,7 +716,7 @@ def _sha256(path: Path) -> str:
 
 
 def _resume_one(clients: _Clients, record: JobRecord, args: argparse.Namespace, out: TextIO) -> int:
-    from .errors import AuthenticationError, JobTimeoutError, Wan26Error
+    from .errors import AuthenticationError, JobTimeoutError, TransportError, Wan26Error
 
     label = _label(record)
     if record.remote_id is None:
@@ -728,10 +734,10 @@ def _resume_one(clients: _Clients, record: JobRecord, args: argparse.Namespace, 
         result = client.job(record.id).wait(timeout=args.timeout)
     except AuthenticationError as exc:
         out.write(f"{record.short_id}  {label}: {exc}\n")
-        return 1
+        return _status_of(exc)  # 2 when no key is set, 1 when the provider refused it
     except Wan26Error as exc:
         out.write(f"{record.short_id}  {label}: {type(exc).__name__}: {exc}\n")
-        return 0 if not isinstance(exc, JobTimeoutError) else 1
+        return 3 if isinstance(exc, (JobTimeoutError, TransportError)) else 0  # a job that ended (failed) is followed
     line = f"{record.short_id}  {label}: succeeded {result.url}"
     if args.no_download:
         out.write(line + "\n")

@@ -269,3 +269,18 @@ def test_jobs_list_unfinished_shows_a_succeeded_job_whose_download_is_pending(
     assert [j["phase"] for j in json.loads(out)] == ["succeeded"]
     assert run(capsys, "jobs", "resume")[0] == 0
     assert "no unfinished jobs" in run(capsys, "jobs", "list", "--unfinished")[1]
+
+
+def test_jobs_resume_exits_3_on_a_timeout_and_2_without_a_key(
+    chatty_mock: MockServer, capsys: pytest.CaptureFixture[str], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stuck(chatty_mock)
+    with Client(
+        "fal/r2v-flash", api_key="k", base_url=chatty_mock.base_url, registry=builtin_registry(), journal=home / "journal.sqlite3"
+    ) as c:
+        c.submit(REQUEST)
+    code, out, err = run(capsys, "jobs", "resume", "--timeout", "0.3")
+    assert code == 2 and "FAL_KEY" in out + err, (out, err)
+    monkeypatch.setenv("FAL_KEY", "k")
+    code, out, err = run(capsys, "jobs", "resume", "--timeout", "0.3")
+    assert code == 3 and "JobTimeoutError" in out, (out, err)
