@@ -284,3 +284,12 @@ def test_jobs_resume_exits_3_on_a_timeout_and_2_without_a_key(
     monkeypatch.setenv("FAL_KEY", "k")
     code, out, err = run(capsys, "jobs", "resume", "--timeout", "0.3")
     assert code == 3 and "JobTimeoutError" in out, (out, err)
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists() or not Path("/sys/kernel").exists(), reason="needs Linux /proc and /sys")
+@pytest.mark.parametrize("output", ["/proc/x.mp4", "/sys/kernel/x.mp4"])
+def test_an_output_on_a_pseudo_file_system_is_refused_before_the_job(
+    output: str, capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    code, _, err = run(capsys, *GENERATE, "-o", output)
+    assert code == 1 and "pseudo file system" in err and journaled(home) == 0, err
