@@ -222,7 +222,8 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
             )
     for i, ref in enumerate(request.references):
         kind = ref.resolved_kind
-        if kind is None:
+        if kind is None:  # the kind is reported by the binding; what is wrong with the source itself is said too
+            _check_source(ref.source, None, "reference", f"references[{i}].source", "references.source", probe, add)
             continue
         prefix = "reference_video" if kind == "video" else "reference_image"
         _check_source(ref.source, limits.get(prefix), prefix, f"references[{i}].source", "references.source", probe, add)

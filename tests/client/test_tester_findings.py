@@ -293,3 +293,11 @@ def test_an_output_on_a_pseudo_file_system_is_refused_before_the_job(
 ) -> None:
     code, _, err = run(capsys, *GENERATE, "-o", output)
     assert code == 1 and "pseudo file system" in err and journaled(home) == 0, err
+
+
+@pytest.mark.parametrize(
+    "source", ["file:///etc/passwd", "javascript:alert(1)", "ftp://example.com/a", "https://169.254.169.254/latest/meta-data"]
+)
+def test_a_bad_source_of_unknown_kind_is_reported_as_such(source: str) -> None:
+    rules = violations_for(source, None)
+    assert "references.kind" in rules and ({"references.source", "source.host"} & set(rules)), rules
