@@ -21,7 +21,9 @@ these exit statuses (tracebacks only with ``--debug`` or ``WAN26_DEBUG=1``):
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import io
 import json
 import os
 import sys
@@ -63,6 +65,8 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
     """Run the CLI; returns the exit status (see the module's table)."""
+    if sys.stdout is None:  # started with standard output closed (`wan26 … >&-`): as silent as a closed pipe
+        sys.stdout = _ClosedStdout()
     arguments = list(sys.argv[1:] if argv is None else argv)
     flagged = "--debug" in arguments[: arguments.index("--") if "--" in arguments else len(arguments)]
     if flagged:  # accepted anywhere before `--`, not only before the sub-command
@@ -175,6 +179,21 @@ def _journal_message(exc: BaseException, args: argparse.Namespace | None) -> str
     )
 
 
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the process was started without one: every write is a closed pipe's."""
+
+    pending = False  # a write failed; the next flush says so once (argparse swallows the write's error)
+
+    def write(self, text: str) -> int:
+        self.pending = True
+        raise BrokenPipeError(errno.EPIPE, "standard output is closed")
+
+    def flush(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise BrokenPipeError(errno.EPIPE, "standard output is closed")
+
+
 def _flushed(status: int) -> int:
     """``status``, once standard output is flushed (EXIT_CLOSED_STDOUT, silently, when it was closed)."""
     try:
@@ -197,6 +216,9 @@ def _say(line: str) -> None:
 
 def _silence_stdout() -> None:
     """After a BrokenPipeError: point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    if isinstance(sys.stdout, _ClosedStdout):
+        sys.stdout.pending = False
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -6,6 +6,8 @@ import asyncio
 import base64
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -301,3 +303,11 @@ def test_an_output_on_a_pseudo_file_system_is_refused_before_the_job(
 def test_a_bad_source_of_unknown_kind_is_reported_as_such(source: str) -> None:
     rules = violations_for(source, None)
     assert "references.kind" in rules and ({"references.source", "source.host"} & set(rules)), rules
+
+
+@pytest.mark.parametrize("argv", ["providers --json", "validate req.json -p fal/r2v-flash --json", "--help"])
+def test_a_stdout_closed_at_start_is_silent_with_141(argv: str, tmp_path: Path) -> None:
+    (tmp_path / "req.json").write_text(json.dumps(REQUEST))
+    shell = f"'{sys.executable}' -m wan26core {argv} >&-"
+    child = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert child.returncode == 141 and child.stderr == "", child.stderr
