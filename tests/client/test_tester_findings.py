@@ -22,6 +22,8 @@ from wan26_mock.serve import MockServer, running_server
 from wan26core import GenerationRequest, JobTimeoutError, Reference, get_provider, validate
 from wan26core.cli import main
 from wan26core.client import AsyncClient, Client
+from wan26core.errors import NativeError
+from wan26core.protocol import error_for
 from wan26core.journal import Journal
 
 URL = "https://example.com/cat.mp4"
@@ -311,3 +313,17 @@ def test_a_stdout_closed_at_start_is_silent_with_141(argv: str, tmp_path: Path) 
     shell = f"'{sys.executable}' -m wan26core {argv} >&-"
     child = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert child.returncode == 141 and child.stderr == "", child.stderr
+
+
+@pytest.mark.parametrize(
+    ("native", "text"),
+    [
+        (NativeError(500, "500", "upstream broke"), "HTTP 500: upstream broke"),
+        (NativeError(400, "InvalidParameter", "bad size"), "HTTP 400 InvalidParameter: bad size"),
+        (NativeError(None, "failed", "no video"), "failed: no video"),
+        (NativeError(502, "502", ""), "HTTP 502"),
+    ],
+)
+def test_a_native_error_without_its_own_code_does_not_repeat_the_status(native: NativeError, text: str) -> None:
+    assert str(native) == text
+    assert str(error_for(get_provider("vtrix/r2v").contract, native)).count(str(native.http_status)) <= 1
