@@ -109,10 +109,28 @@ def fail(exc: BaseException, args: argparse.Namespace | None = None) -> int:
             _say("wan26: interrupted")
         return EXIT_INTERRUPTED
     status, text = classify(exc, args)
-    _say(f"wan26: error: {redact_text(text)}")
+    _say(f"wan26: error: {redact_text(cli_wording(text))}")
     if not isinstance(exc, (Wan26Error, UsageError, OSError)) and status == EXIT_INVALID:
         _say("wan26: this looks like a bug in wan26: run again with --debug for the traceback, and please report it")
     return status
+
+
+#: the library's Python advice, as a command-line user follows it
+_CLI_WORDING: tuple[tuple[str, str], ...] = (
+    (r" or (?:Async)?Client\.job\([^()]*\)\.wait\(\)", ""),
+    (r" or pass api_key=", " in the environment"),
+    (r"pass overwrite=True \(CLI: --overwrite\)", "pass --overwrite"),
+    (r"pass --overwrite \(overwrite=True\)", "pass --overwrite"),
+)
+
+
+def cli_wording(text: str) -> str:
+    """``text`` with the library's Python advice (``Client.job(…).wait()``, ``api_key=``) in command-line terms."""
+    import re
+
+    for pattern, replacement in _CLI_WORDING:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tuple[int, str]:

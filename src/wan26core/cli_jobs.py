@@ -221,12 +221,13 @@ def cmd_generate(args: argparse.Namespace, registry: Registry, out: TextIO) -> i
 
 
 def _error_json(exc: BaseException, status: int, run: _Run) -> dict[str, Any]:
+    from .cli import cli_wording
     from .errors import ValidationError, Wan26Error
     from .redaction import redact_text
 
     error: dict[str, Any] = {
         "kind": "Interrupted" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__,
-        "message": redact_text(str(exc)) if not isinstance(exc, KeyboardInterrupt) else "interrupted",
+        "message": redact_text(cli_wording(str(exc))) if not isinstance(exc, KeyboardInterrupt) else "interrupted",
         "code": getattr(exc, "native_code", None),
         "provider_message": getattr(exc, "native_message", None),
         "http_status": getattr(exc, "http_status", None),
@@ -651,9 +652,15 @@ def _fetch_pending(clients: _Clients, record: JobRecord, out: TextIO) -> int:
         client = clients.for_record(record)
         result = client.job(record.id).result()
     except Wan26Error as exc:
-        out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {exc}\n")
+        out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {_said(exc)}\n")
         return _status_of(exc)
     return _save(client, record, result, head, out)
+
+
+def _said(exc: BaseException) -> str:
+    from .cli import cli_wording
+
+    return cli_wording(str(exc))
 
 
 def _status_of(exc: BaseException) -> int:
@@ -682,7 +689,7 @@ def _save(client: Client, record: JobRecord, result: Result, head: str, out: Tex
             out.write(f"{head}: {target} already holds this video; recorded\n")
             return 0
     except Wan26Error as exc:
-        out.write(f"{head}; download to {target} failed: {type(exc).__name__}: {exc}\n")
+        out.write(f"{head}; download to {target} failed: {type(exc).__name__}: {_said(exc)}\n")
         return 1
     out.write(
         f"{head}; {target} already exists with other content and was kept: run `wan26 jobs download {record.short_id}"
@@ -733,10 +740,10 @@ def _resume_one(clients: _Clients, record: JobRecord, args: argparse.Namespace, 
         client = clients.for_record(record)
         result = client.job(record.id).wait(timeout=args.timeout)
     except AuthenticationError as exc:
-        out.write(f"{record.short_id}  {label}: {exc}\n")
+        out.write(f"{record.short_id}  {label}: {_said(exc)}\n")
         return _status_of(exc)  # 2 when no key is set, 1 when the provider refused it
     except Wan26Error as exc:
-        out.write(f"{record.short_id}  {label}: {type(exc).__name__}: {exc}\n")
+        out.write(f"{record.short_id}  {label}: {type(exc).__name__}: {_said(exc)}\n")
         return 3 if isinstance(exc, (JobTimeoutError, TransportError)) else 0  # a job that ended (failed) is followed
     line = f"{record.short_id}  {label}: succeeded {result.url}"
     if args.no_download:

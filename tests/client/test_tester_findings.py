@@ -284,7 +284,7 @@ def test_jobs_resume_exits_3_on_a_timeout_and_2_without_a_key(
     ) as c:
         c.submit(REQUEST)
     code, out, err = run(capsys, "jobs", "resume", "--timeout", "0.3")
-    assert code == 2 and "FAL_KEY" in out + err, (out, err)
+    assert code == 2 and "FAL_KEY" in out + err and "api_key=" not in out + err, (out, err)
     monkeypatch.setenv("FAL_KEY", "k")
     code, out, err = run(capsys, "jobs", "resume", "--timeout", "0.3")
     assert code == 3 and "JobTimeoutError" in out, (out, err)
@@ -327,3 +327,19 @@ def test_a_stdout_closed_at_start_is_silent_with_141(argv: str, tmp_path: Path) 
 def test_a_native_error_without_its_own_code_does_not_repeat_the_status(native: NativeError, text: str) -> None:
     assert str(native) == text
     assert str(error_for(get_provider("vtrix/r2v").contract, native)).count(str(native.http_status)) <= 1
+
+
+def test_cli_messages_speak_cli_not_python(
+    chatty_mock: MockServer, capsys: pytest.CaptureFixture[str], home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "out.mp4").write_bytes(b"mine")
+    monkeypatch.setenv("FAL_KEY", "k")
+    stuck(chatty_mock)
+    code, out, err = run(capsys, *GENERATE, "--base-url", chatty_mock.base_url, "--timeout", "0.3", "-o", "late.mp4", "--json")
+    assert code == 3 and "wan26 jobs resume" in err and "Client." not in err + out, err
+    code, _, err = run(capsys, *GENERATE, "-o", "out.mp4")
+    assert code == 1 and "pass --overwrite" in err and "overwrite=True" not in err, err
+    (record,) = Journal(home / "journal.sqlite3").list()
+    monkeypatch.delenv("FAL_KEY")
+    code, _, err = run(capsys, "status", record.id)
+    assert code == 2 and "FAL_KEY" in err and "api_key=" not in err, err
