@@ -255,8 +255,17 @@ def _chosen(arguments: Sequence[str]) -> str | None:
     return None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a closed stdout under ``--help`` is not swallowed (PYTHONUNBUFFERED writes at once)."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        stream = file or sys.stderr
+        if message and stream is not None:
+            stream.write(message)  # BrokenPipeError: main() exits 141 in silence
+
+
 def _parser(arguments: Sequence[str] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="wan26",
         description="Provider-agnostic tools for the Wan 2.6 video models.",
         epilog="exit status: 0 ok, 1 invalid request or failed job, 2 usage, 3 uncertain (see `wan26 jobs resume`),"

@@ -23,8 +23,8 @@ from wan26core import GenerationRequest, JobTimeoutError, Reference, get_provide
 from wan26core.cli import main
 from wan26core.client import AsyncClient, Client
 from wan26core.errors import NativeError
-from wan26core.protocol import error_for
 from wan26core.journal import Journal
+from wan26core.protocol import error_for
 
 URL = "https://example.com/cat.mp4"
 REQUEST = {"prompt": "@cat waves", "references": [{"name": "cat", "source": URL}]}
