@@ -583,8 +583,9 @@ def _next_event_by(stream: _SyncStream, deadline: float | None) -> str | None:
         ok, value = box.get(timeout=max(0.0, deadline - time.monotonic()))
     except queue.Empty:
         sock = getattr(stream.response.extensions.get("network_stream"), "get_extra_info", lambda name: None)("socket")
-        with contextlib.suppress(OSError, AttributeError):
-            sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read, which then ends
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read, which then ends
         raise httpx.ReadTimeout("no status event before the wait's deadline") from None
     if not ok:
         raise value
