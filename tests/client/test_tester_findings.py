@@ -343,3 +343,9 @@ def test_cli_messages_speak_cli_not_python(
     monkeypatch.delenv("FAL_KEY")
     code, _, err = run(capsys, "status", record.id)
     assert code == 2 and "FAL_KEY" in err and "api_key=" not in err, err
+
+
+@pytest.mark.parametrize("port", ["-5", "70000", "http"])
+def test_a_mock_port_out_of_range_is_a_usage_error(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "mock", "serve", f"--port={port}")
+    assert code == 2 and "--port" in err and "65535" in err, err
