@@ -21,7 +21,9 @@ these exit statuses (tracebacks only with ``--debug`` or ``WAN26_DEBUG=1``):
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import io
 import json
 import os
 import sys
@@ -63,6 +65,8 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
     """Run the CLI; returns the exit status (see the module's table)."""
+    if sys.stdout is None:  # started with standard output closed (`wan26 … >&-`): as silent as a closed pipe
+        sys.stdout = _ClosedStdout()
     arguments = list(sys.argv[1:] if argv is None else argv)
     flagged = "--debug" in arguments[: arguments.index("--") if "--" in arguments else len(arguments)]
     if flagged:  # accepted anywhere before `--`, not only before the sub-command
@@ -105,10 +109,28 @@ def fail(exc: BaseException, args: argparse.Namespace | None = None) -> int:
             _say("wan26: interrupted")
         return EXIT_INTERRUPTED
     status, text = classify(exc, args)
-    _say(f"wan26: error: {redact_text(text)}")
+    _say(f"wan26: error: {redact_text(cli_wording(text))}")
     if not isinstance(exc, (Wan26Error, UsageError, OSError)) and status == EXIT_INVALID:
         _say("wan26: this looks like a bug in wan26: run again with --debug for the traceback, and please report it")
     return status
+
+
+#: the library's Python advice, as a command-line user follows it
+_CLI_WORDING: tuple[tuple[str, str], ...] = (
+    (r" or (?:Async)?Client\.job\([^()]*\)\.wait\(\)", ""),
+    (r" or pass api_key=", " in the environment"),
+    (r"pass overwrite=True \(CLI: --overwrite\)", "pass --overwrite"),
+    (r"pass --overwrite \(overwrite=True\)", "pass --overwrite"),
+)
+
+
+def cli_wording(text: str) -> str:
+    """``text`` with the library's Python advice (``Client.job(…).wait()``, ``api_key=``) in command-line terms."""
+    import re
+
+    for pattern, replacement in _CLI_WORDING:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tuple[int, str]:
@@ -121,7 +143,7 @@ def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tupl
         return EXIT_USAGE, str(exc)
     if isinstance(exc, errors.ValidationError):
         return EXIT_INVALID, str(exc)
-    if isinstance(exc, (sqlite3.DatabaseError, UnicodeDecodeError)) or type(exc).__name__ == "JournalError":
+    if isinstance(exc, sqlite3.DatabaseError) or type(exc).__name__ == "JournalError" or _from_journal(exc):
         return EXIT_USAGE, _journal_message(exc, args)
     if isinstance(exc, (errors.SubmitUncertainError, errors.JobTimeoutError, errors.DownloadError, errors.TransportError)):
         hint = _resume_hint(exc)
@@ -136,6 +158,18 @@ def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tupl
         where = f" ({exc.filename})" if exc.filename else ""
         return EXIT_USAGE, f"{exc.strerror or exc}{where}"
     return EXIT_INVALID, f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _from_journal(exc: BaseException) -> bool:
+    """A decoding error raised while reading the journal (not a request file or anything else)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        return False
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__") == "wan26core.journal":
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def _resume_hint(exc: BaseException) -> str:
@@ -163,6 +197,21 @@ def _journal_message(exc: BaseException, args: argparse.Namespace | None) -> str
     )
 
 
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the process was started without one: every write is a closed pipe's."""
+
+    pending = False  # a write failed; the next flush says so once (argparse swallows the write's error)
+
+    def write(self, text: str) -> int:
+        self.pending = True
+        raise BrokenPipeError(errno.EPIPE, "standard output is closed")
+
+    def flush(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise BrokenPipeError(errno.EPIPE, "standard output is closed")
+
+
 def _flushed(status: int) -> int:
     """``status``, once standard output is flushed (EXIT_CLOSED_STDOUT, silently, when it was closed)."""
     try:
@@ -185,6 +234,9 @@ def _say(line: str) -> None:
 
 def _silence_stdout() -> None:
     """After a BrokenPipeError: point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    if isinstance(sys.stdout, _ClosedStdout):
+        sys.stdout.pending = False
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -203,8 +255,17 @@ def _chosen(arguments: Sequence[str]) -> str | None:
     return None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a closed stdout under ``--help`` is not swallowed (PYTHONUNBUFFERED writes at once)."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        stream = file or sys.stderr
+        if message and stream is not None:
+            stream.write(message)  # BrokenPipeError: main() exits 141 in silence
+
+
 def _parser(arguments: Sequence[str] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="wan26",
         description="Provider-agnostic tools for the Wan 2.6 video models.",
         epilog="exit status: 0 ok, 1 invalid request or failed job, 2 usage, 3 uncertain (see `wan26 jobs resume`),"
@@ -345,10 +406,12 @@ def _load_request(path: str) -> Any:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read request file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:  # not the journal's: say which file, not "move the journal aside"
+        raise UsageError(f"cannot read request file {path}: {exc}; save it as UTF-8 JSON") from None
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UsageError(f"{path} is not valid JSON: {exc}") from None
 
 

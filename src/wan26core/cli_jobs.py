@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import math
 import os
 import secrets
 import signal
@@ -41,6 +42,28 @@ __all__ = ["register"]
 EMBEDDED_BASE_URL = "http://wan26-embedded-mock.invalid"
 #: the embedded mock's fast profile finishes a job in about a second; poll as if time ran this much faster
 EMBEDDED_TIME_SCALE = 50.0
+
+
+def _seconds(text: str) -> float:
+    """A --timeout: a finite number of seconds above 0 (refused by argparse, exit 2, before anything is sent)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0 (e.g. 600)")
+    return value
+
+
+def _count(text: str) -> int:
+    """A --limit: a whole number above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0 (e.g. 50)")
+    return value
 
 
 def register(sub: Any) -> None:
@@ -69,7 +92,7 @@ def register(sub: Any) -> None:
     gen.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     gen.add_argument("--dry-run", action="store_true", help="print the validated wire request and the estimate; send nothing")
     gen.add_argument("--mock", action="store_true", help="run on the embedded mock even when a key is set")
-    gen.add_argument("--timeout", type=float, help="give up waiting after this many seconds (the job is kept)")
+    gen.add_argument("--timeout", type=_seconds, help="give up waiting after this many seconds (the job is kept)")
     gen.add_argument("--cancel-on-timeout", action="store_true", help="cancel the job when --timeout runs out")
     gen.add_argument("--webhook-url", help="ask the provider to call this URL when the job finishes (where supported)")
     gen.add_argument("--label", help="free text kept with the job in the journal")
@@ -98,7 +121,7 @@ def register(sub: Any) -> None:
     listing = jobs_sub.add_parser("list", help="journaled jobs, newest first")
     listing.add_argument("--unfinished", action="store_true", help="only jobs that may still change")
     listing.add_argument("--provider", "-p")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=_count, default=50)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_jobs_list)
     show = jobs_sub.add_parser("show", help="one job with its recorded events")
@@ -107,7 +130,7 @@ def register(sub: Any) -> None:
     resume = jobs_sub.add_parser(
         "resume", help="wait for every unfinished job the provider accepted, and fetch every video whose download did not finish"
     )
-    resume.add_argument("--timeout", type=float)
+    resume.add_argument("--timeout", type=_seconds, help="give up waiting for each job after this many seconds")
     resume.add_argument(
         "--download-dir", "-d", help="download finished videos that have no journaled output path (-o) into this folder"
     )
@@ -131,7 +154,7 @@ def request_data(args: argparse.Namespace) -> dict[str, Any]:
     if args.request:
         try:
             data = json.loads(Path(args.request).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise UsageError(f"cannot read request file {args.request}: {exc}") from None
         if not isinstance(data, dict):
             raise UsageError(f"{args.request} must hold a JSON object")
@@ -198,12 +221,13 @@ def cmd_generate(args: argparse.Namespace, registry: Registry, out: TextIO) -> i
 
 
 def _error_json(exc: BaseException, status: int, run: _Run) -> dict[str, Any]:
+    from .cli import cli_wording
     from .errors import ValidationError, Wan26Error
     from .redaction import redact_text
 
     error: dict[str, Any] = {
         "kind": "Interrupted" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__,
-        "message": redact_text(str(exc)) if not isinstance(exc, KeyboardInterrupt) else "interrupted",
+        "message": redact_text(cli_wording(str(exc))) if not isinstance(exc, KeyboardInterrupt) else "interrupted",
         "code": getattr(exc, "native_code", None),
         "provider_message": getattr(exc, "native_message", None),
         "http_status": getattr(exc, "http_status", None),
@@ -572,6 +596,9 @@ def cmd_result(args: argparse.Namespace, registry: Registry, out: TextIO) -> int
 def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     with _journal(args) as journal:
         records = journal.list(unfinished=args.unfinished, provider=args.provider, limit=args.limit)
+        if args.unfinished:  # a succeeded job whose video was never saved is not finished either (`jobs resume` fetches it)
+            pending = [r for r in journal.pending_downloads() if args.provider in (None, r.provider)]
+            records = sorted([*records, *pending], key=lambda r: r.created_at, reverse=True)[: args.limit]
         total = len(journal.list(provider=args.provider, limit=1)) if not records and args.unfinished else 0
     if args.json:
         json.dump([r.to_dict() for r in records], out, indent=2)
@@ -585,7 +612,8 @@ def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
         provider = f"{r.provider} (mock)" if r.mock else r.provider
-        out.write(f"{r.short_id}  {when}  {provider:<23} {r.phase:<10} {r.remote_id or '-'}  {r.label or ''}".rstrip() + "\n")
+        phase = "succeeded, download pending" if r.download_pending else r.phase
+        out.write(f"{r.short_id}  {when}  {provider:<23} {phase:<10} {r.remote_id or '-'}  {r.label or ''}".rstrip() + "\n")
     return 0
 
 
@@ -601,7 +629,7 @@ def cmd_jobs_show(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
 def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Wait for every unfinished journaled job that reached the provider (reporting the ones that did not), then fetch
     every succeeded job's video that was wanted at a path (``generate -o``) and never recorded as downloaded."""
-    failures = 0
+    statuses = [0]  # each job's exit status; the command's is the gravest (3 uncertain > 2 usage > 1 failed)
     with _Clients(args, registry) as clients:
         journal = clients.journal
         records = journal.list(unfinished=True)
@@ -609,10 +637,10 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
         if not records and not pending:
             out.write("nothing to resume: every journaled job has finished and every wanted video is downloaded\n")
         for record in records:
-            failures += _resume_one(clients, record, args, out)
+            statuses.append(_resume_one(clients, record, args, out))
         for record in pending:
-            failures += _fetch_pending(clients, record, out)
-    return 1 if failures else 0
+            statuses.append(_fetch_pending(clients, record, out))
+    return max(statuses)
 
 
 def _fetch_pending(clients: _Clients, record: JobRecord, out: TextIO) -> int:
@@ -624,9 +652,21 @@ def _fetch_pending(clients: _Clients, record: JobRecord, out: TextIO) -> int:
         client = clients.for_record(record)
         result = client.job(record.id).result()
     except Wan26Error as exc:
-        out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {exc}\n")
-        return 1
+        out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {_said(exc)}\n")
+        return _status_of(exc)
     return _save(client, record, result, head, out)
+
+
+def _said(exc: BaseException) -> str:
+    from .cli import cli_wording
+
+    return cli_wording(str(exc))
+
+
+def _status_of(exc: BaseException) -> int:
+    from .cli import classify
+
+    return classify(exc)[0]
 
 
 def _label(record: JobRecord) -> str:
@@ -649,7 +689,7 @@ def _save(client: Client, record: JobRecord, result: Result, head: str, out: Tex
             out.write(f"{head}: {target} already holds this video; recorded\n")
             return 0
     except Wan26Error as exc:
-        out.write(f"{head}; download to {target} failed: {type(exc).__name__}: {exc}\n")
+        out.write(f"{head}; download to {target} failed: {type(exc).__name__}: {_said(exc)}\n")
         return 1
     out.write(
         f"{head}; {target} already exists with other content and was kept: run `wan26 jobs download {record.short_id}"
@@ -683,7 +723,7 @@ def _sha256(path: Path) -> str:
 
 
 def _resume_one(clients: _Clients, record: JobRecord, args: argparse.Namespace, out: TextIO) -> int:
-    from .errors import AuthenticationError, JobTimeoutError, Wan26Error
+    from .errors import AuthenticationError, JobTimeoutError, TransportError, Wan26Error
 
     label = _label(record)
     if record.remote_id is None:
@@ -700,11 +740,11 @@ def _resume_one(clients: _Clients, record: JobRecord, args: argparse.Namespace, 
         client = clients.for_record(record)
         result = client.job(record.id).wait(timeout=args.timeout)
     except AuthenticationError as exc:
-        out.write(f"{record.short_id}  {label}: {exc}\n")
-        return 1
+        out.write(f"{record.short_id}  {label}: {_said(exc)}\n")
+        return _status_of(exc)  # 2 when no key is set, 1 when the provider refused it
     except Wan26Error as exc:
-        out.write(f"{record.short_id}  {label}: {type(exc).__name__}: {exc}\n")
-        return 0 if not isinstance(exc, JobTimeoutError) else 1
+        out.write(f"{record.short_id}  {label}: {type(exc).__name__}: {_said(exc)}\n")
+        return 3 if isinstance(exc, (JobTimeoutError, TransportError)) else 0  # a job that ended (failed) is followed
     line = f"{record.short_id}  {label}: succeeded {result.url}"
     if args.no_download:
         out.write(line + "\n")

@@ -585,9 +585,16 @@ def _fields(record: JobRecord) -> Iterator[tuple[str, Any]]:
 
 
 def _record(row: tuple[Any, ...]) -> JobRecord:
-    values = {
-        name: (json.loads(v) if name in _JSON_COLUMNS and v is not None else v) for name, v in zip(_COLUMNS, row, strict=True)
-    }
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for name in _JSON_COLUMNS:
+        if values[name] is not None:
+            try:
+                values[name] = json.loads(values[name])
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise JournalError(f"job {values['id']}: its {name} column is not valid JSON ({exc})") from None
+    for name in ("created_at", "updated_at"):
+        if isinstance(values[name], bool) or not isinstance(values[name], (int, float)):
+            raise JournalError(f"job {values['id']}: its {name} column is {values[name]!r}, not a time")
     values["wanted_overwrite"] = bool(values["wanted_overwrite"])  # SQLite stores it as 0/1
     values["mock"] = bool(values["mock"])
     return JobRecord(**values)

@@ -13,7 +13,10 @@ import asyncio
 import contextlib
 import math
 import mimetypes
+import queue
 import random
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -82,9 +85,14 @@ class OpenStream:
 
 @dataclass(frozen=True)
 class NextEvent:
-    """The next event's ``data`` from an open stream, or None when the stream ended."""
+    """The next event's ``data`` from an open stream, or None when the stream ended.
+
+    ``deadline``: a ``time.monotonic()`` instant; when no event came by then (keep-alive comments do not count),
+    the outcome is ``httpx.ReadTimeout`` and the stream is given up.
+    """
 
     stream: Any
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -452,7 +460,7 @@ def _stream_until_done(
             if deadline is not None and time.monotonic() > deadline:
                 return None
             try:
-                data = yield NextEvent(handle)
+                data = yield NextEvent(handle, deadline)
             except httpx.TransportError:
                 return None
             if data is None:
@@ -557,6 +565,33 @@ def _timeout(http: httpx.Client | httpx.AsyncClient, effect: OpenStream) -> http
     return httpx.Timeout(connect=base.connect, read=read, write=base.write, pool=base.pool)
 
 
+def _next_event_by(stream: _SyncStream, deadline: float | None) -> str | None:
+    """The stream's next event, or ``httpx.ReadTimeout`` at ``deadline`` (a blocking read would otherwise wait
+    through every keep-alive): the read runs in a helper thread, cut off at the deadline."""
+    if deadline is None:
+        return next(stream.events, None)
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def pull() -> None:
+        try:
+            box.put((True, next(stream.events, None)))
+        except BaseException as exc:  # handed to the waiting thread
+            box.put((False, exc))
+
+    threading.Thread(target=pull, name="wan26-stream-read", daemon=True).start()
+    try:
+        ok, value = box.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        sock = getattr(stream.response.extensions.get("network_stream"), "get_extra_info", lambda name: None)("socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read, which then ends
+        raise httpx.ReadTimeout("no status event before the wait's deadline") from None
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
 def _abandon(op: Op[Any]) -> None:
     """Close an operation the driver gives up on (Ctrl-C, a cancelled task) now, not at garbage collection."""
     with contextlib.suppress(Exception):
@@ -595,7 +630,7 @@ def run_sync(op: Op[T], http: httpx.Client, *, sleep: Callable[[float], None] = 
                         outcome = _SyncStream(manager, response)
                         streams.append(outcome)
                 elif isinstance(effect, NextEvent):
-                    outcome = next(effect.stream.events, None)
+                    outcome = _next_event_by(effect.stream, effect.deadline)
                 elif isinstance(effect, CloseStream):
                     if effect.stream in streams:
                         streams.remove(effect.stream)
@@ -645,7 +680,15 @@ async def run_async(op: Op[T], http: httpx.AsyncClient) -> T:
                         outcome = _AsyncStream(manager, response)
                         streams.append(outcome)
                 elif isinstance(effect, NextEvent):
-                    outcome = await anext(effect.stream.events, None)
+                    if effect.deadline is None:
+                        outcome = await anext(effect.stream.events, None)
+                    else:
+                        try:
+                            outcome = await asyncio.wait_for(
+                                anext(effect.stream.events, None), max(0.0, effect.deadline - time.monotonic())
+                            )
+                        except asyncio.TimeoutError:
+                            raise httpx.ReadTimeout("no status event before the wait's deadline") from None
                 elif isinstance(effect, CloseStream):
                     if effect.stream in streams:
                         streams.remove(effect.stream)
