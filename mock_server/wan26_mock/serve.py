@@ -274,14 +274,3 @@ def _base_url(host: str, sock: socket.socket, tls: bool) -> str:
     if ":" in shown:
         shown = f"[{shown}]"
     return f"{'https' if tls else 'http'}://{shown}:{port}"
-
-
-def _port(text: str) -> int:
-    """A TCP port, 0-65535 (0: a free one); anything else is a usage error, never a port taken modulo 65536."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0-65535)")
-    return port
