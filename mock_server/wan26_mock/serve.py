@@ -48,6 +48,12 @@ def _max_jobs(text: str) -> int:
     return int(text)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"--port: must be an integer from 0 (any free port) to 65535, got {text[:40]!r}")
+    return int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
@@ -268,14 +274,3 @@ def _base_url(host: str, sock: socket.socket, tls: bool) -> str:
     if ":" in shown:
         shown = f"[{shown}]"
     return f"{'https' if tls else 'http'}://{shown}:{port}"
-
-
-def _port(text: str) -> int:
-    """A TCP port, 0-65535 (0: a free one); anything else is a usage error, never a port taken modulo 65536."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0-65535)")
-    return port

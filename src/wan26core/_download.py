@@ -156,6 +156,8 @@ def target_problem(target: Path, overwrite: bool) -> str | None:
     try:
         info = os.stat(target)
     except (FileNotFoundError, NotADirectoryError):
+        if os.path.islink(target) and not overwrite:  # dangling: replaced (as a link, never followed) only on request
+            return f"{target} is a symbolic link to a missing file; pass overwrite=True (CLI: --overwrite) to replace it"
         return None
     except OSError as exc:
         return f"cannot use {target}: {exc.strerror or exc}"

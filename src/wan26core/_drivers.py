@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -53,6 +56,33 @@ def _timeout(http: httpx.Client | httpx.AsyncClient, effect: OpenStream) -> http
     return httpx.Timeout(connect=base.connect, read=read, write=base.write, pool=base.pool)
 
 
+def _next_event_by(stream: _SyncStream, deadline: float | None) -> str | None:
+    """The stream's next event, or ``httpx.ReadTimeout`` at ``deadline`` (a blocking read would otherwise wait
+    through every keep-alive): the read runs in a helper thread, cut off at the deadline."""
+    if deadline is None:
+        return next(stream.events, None)
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def pull() -> None:
+        try:
+            box.put((True, next(stream.events, None)))
+        except BaseException as exc:  # handed to the waiting thread
+            box.put((False, exc))
+
+    threading.Thread(target=pull, name="wan26-stream-read", daemon=True).start()
+    try:
+        ok, value = box.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        sock = getattr(stream.response.extensions.get("network_stream"), "get_extra_info", lambda name: None)("socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read, which then ends
+        raise httpx.ReadTimeout("no status event before the wait's deadline") from None
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
 def _abandon(op: Op[Any]) -> None:
     """Close an operation the driver gives up on (Ctrl-C, a cancelled task) now, not at garbage collection."""
     with contextlib.suppress(Exception):
@@ -91,7 +121,7 @@ def run_sync(op: Op[T], http: httpx.Client, *, sleep: Callable[[float], None] = 
                         outcome = _SyncStream(manager, response)
                         streams.append(outcome)
                 elif isinstance(effect, NextEvent):
-                    outcome = next(effect.stream.events, None)
+                    outcome = _next_event_by(effect.stream, effect.deadline)
                 elif isinstance(effect, CloseStream):
                     if effect.stream in streams:
                         streams.remove(effect.stream)
@@ -141,7 +171,15 @@ async def run_async(op: Op[T], http: httpx.AsyncClient) -> T:
                         outcome = _AsyncStream(manager, response)
                         streams.append(outcome)
                 elif isinstance(effect, NextEvent):
-                    outcome = await anext(effect.stream.events, None)
+                    if effect.deadline is None:
+                        outcome = await anext(effect.stream.events, None)
+                    else:
+                        try:
+                            outcome = await asyncio.wait_for(
+                                anext(effect.stream.events, None), max(0.0, effect.deadline - time.monotonic())
+                            )
+                        except asyncio.TimeoutError:
+                            raise httpx.ReadTimeout("no status event before the wait's deadline") from None
                 elif isinstance(effect, CloseStream):
                     if effect.stream in streams:
                         streams.remove(effect.stream)

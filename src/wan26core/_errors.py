@@ -46,8 +46,10 @@ class NativeError:
     message: str
 
     def __str__(self) -> str:
-        status = f"HTTP {self.http_status} " if self.http_status is not None else ""
-        return f"{status}{self.code}: {self.message}"
+        status = f"HTTP {self.http_status}" if self.http_status is not None else ""
+        code = "" if status and self.code == str(self.http_status) else self.code  # no native code: not "HTTP 500 500"
+        head = " ".join(part for part in (status, code) if part)
+        return f"{head}: {self.message}" if self.message else head
 
     def as_dict(self) -> dict[str, Any]:
         return {"http_status": self.http_status, "code": self.code, "message": self.message}
@@ -115,7 +117,8 @@ class Wan26Error(Exception):
 
     def __str__(self) -> str:
         text = self.message
-        if self.native_code:
+        said = self.native_code is not None and self.native_code in text and (self.native_message or "") in text
+        if self.native_code and not said:  # "… answered HTTP 500: boom" already says it
             text += f" [{self.provider or 'provider'} {self.native_code}"
             text += f": {self.native_message}]" if self.native_message else "]"
         return text

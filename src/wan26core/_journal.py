@@ -19,7 +19,6 @@ import json
 import math
 import os
 import sqlite3
-import sys
 import threading
 import time
 import uuid
@@ -29,7 +28,7 @@ from typing import Any, Literal
 
 from wan26core._errors import Wan26Error
 from wan26core._job_record import FINISHED_PHASES, PHASES, SCRUBBED, JobPhase, JobRecord, scrub
-from wan26core._journal_schema import MIGRATIONS, SCHEMA_VERSION
+from wan26core._journal_schema import MIGRATIONS, SCHEMA_VERSION, default_journal_path
 from wan26core._redaction import redact_text, redact_url
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
 
 #: Phases in which a job has not been accepted by the provider (yet, or as far as we know).
 _PRE_ACCEPT = frozenset({"intent", "unknown", "rejected", "submitted"})
-FILE_NAME = "journal.sqlite3"
 BUSY_TIMEOUT_S = 30.0
 
 
@@ -110,21 +108,6 @@ def _clean(value: Any, what: str, *, urls: bool = True) -> Any:
 
 
 # --- location ------------------------------------------------------------------------------------------
-
-
-def default_journal_path() -> Path:
-    """``$WAN26_HOME/journal.sqlite3``, else the platform's per-user data directory + ``wan26/journal.sqlite3``."""
-    home = os.environ.get("WAN26_HOME")
-    if home:
-        return Path(home).expanduser() / FILE_NAME
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "wan26" / FILE_NAME
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "wan26" / FILE_NAME
-    xdg = os.environ.get("XDG_DATA_HOME", "")
-    base_dir = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"  # the XDG spec ignores relative
-    return base_dir / "wan26" / FILE_NAME
 
 
 # --- schema --------------------------------------------------------------------------------------------
@@ -472,9 +455,16 @@ def _fields(record: JobRecord) -> Iterator[tuple[str, Any]]:
 
 
 def _record(row: tuple[Any, ...]) -> JobRecord:
-    values = {
-        name: (json.loads(v) if name in _JSON_COLUMNS and v is not None else v) for name, v in zip(_COLUMNS, row, strict=True)
-    }
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for name in _JSON_COLUMNS:
+        if values[name] is not None:
+            try:
+                values[name] = json.loads(values[name])
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise JournalError(f"job {values['id']}: its {name} column is not valid JSON ({exc})") from None
+    for name in ("created_at", "updated_at"):
+        if isinstance(values[name], bool) or not isinstance(values[name], (int, float)):
+            raise JournalError(f"job {values['id']}: its {name} column is {values[name]!r}, not a time")
     values["wanted_overwrite"] = bool(values["wanted_overwrite"])  # SQLite stores it as 0/1
     values["mock"] = bool(values["mock"])
     return JobRecord(**values)

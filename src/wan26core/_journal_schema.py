@@ -1,8 +1,13 @@
-"""The journal's SQLite schema, as migrations: migration N brings ``user_version`` from N-1 to N. Append, never edit."""
+"""Where the journal lives (:func:`default_journal_path`) and its SQLite schema, as migrations: migration N brings
+``user_version`` from N-1 to N. Append, never edit."""
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["FILE_NAME", "MIGRATIONS", "SCHEMA_VERSION", "default_journal_path"]
 
 
 #: Migration N (1-based) brings user_version from N-1 to N. Append, never edit.
@@ -55,3 +60,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+FILE_NAME = "journal.sqlite3"
+
+
+def default_journal_path() -> Path:
+    """``$WAN26_HOME/journal.sqlite3``, else the platform's per-user data directory + ``wan26/journal.sqlite3``."""
+    home = os.environ.get("WAN26_HOME")
+    if home:
+        return Path(home).expanduser() / FILE_NAME
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "wan26" / FILE_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "wan26" / FILE_NAME
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base_dir = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"  # the XDG spec ignores relative
+    return base_dir / "wan26" / FILE_NAME

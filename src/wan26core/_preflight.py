@@ -33,6 +33,8 @@ def output_violations(
         info = os.stat(target)
     except (FileNotFoundError, NotADirectoryError):  # the folder check below says why
         info = None
+        if os.path.islink(target) and not overwrite:  # a dangling link: the download's final rename would meet it
+            add("output.exists", f"{target} is a symbolic link to a missing file; pass --overwrite to replace the link itself")
     except OSError as exc:
         add("output.unusable", f"cannot use {target}: {exc.strerror or exc}")
         return found
@@ -54,8 +56,21 @@ def output_violations(
     elif not os.access(existing, os.W_OK | os.X_OK):
         what = f"the folder {existing}" if existing == folder else f"{folder} cannot be created: {existing}"
         add("output.folder", f"{what} is not writable (a read-only file system or no permission); give another -o path")
+    elif _pseudo_filesystem(existing):
+        add(
+            "output.folder",
+            f"{existing} is on a pseudo file system (like /proc or /sys) that holds no files; give another -o path",
+        )
     elif expected_size is not None:
         free = free_bytes(folder)
         if free is not None and free < expected_size:
             add("output.space", f"{free} bytes free in {folder}; the video needs about {expected_size}")
     return found
+
+
+def _pseudo_filesystem(folder: Path) -> bool:
+    """True for /proc, /sys and their like: a file system of no blocks, where writes fail after the job is paid."""
+    try:
+        return os.statvfs(folder).f_blocks == 0
+    except (OSError, AttributeError):  # no statvfs (Windows), or it cannot tell: let the download say
+        return False

@@ -77,9 +77,14 @@ class OpenStream:
 
 @dataclass(frozen=True)
 class NextEvent:
-    """The next event's ``data`` from an open stream, or None when the stream ended."""
+    """The next event's ``data`` from an open stream, or None when the stream ended.
+
+    ``deadline``: a ``time.monotonic()`` instant; when no event came by then (keep-alive comments do not count),
+    the outcome is ``httpx.ReadTimeout`` and the stream is given up.
+    """
 
     stream: Any
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -331,7 +336,7 @@ def _stream_until_done(
             if deadline is not None and time.monotonic() > deadline:
                 return None
             try:
-                data = yield NextEvent(handle)
+                data = yield NextEvent(handle, deadline)
             except httpx.TransportError:
                 return None
             if data is None:

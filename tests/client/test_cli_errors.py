@@ -115,7 +115,7 @@ def test_exit_statuses(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     code, _, err = run(capsys, "status", "nosuchjob")
     assert code == 2 and err.startswith("wan26: error: no journaled job") and err.count("\n") == 1
     code, _, err = run(capsys, "validate", "missing.json", "-p", "fal/r2v-flash")
-    assert code == 2 and err.startswith("wan26: error: cannot read missing.json")
+    assert code == 2 and err.startswith("wan26: error: cannot read request file missing.json")
     code, _, err = run(capsys, "validate", "missing.json", "-p", "nope/nope")
     assert code == 2 and "nope/nope" in err
     code, _, err = run(capsys, *GENERATE, "--watermark")

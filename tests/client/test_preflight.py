@@ -154,7 +154,10 @@ def test_a_png_given_as_a_video_is_one_violation(tmp_path: Path) -> None:
     Image.new("RGB", (400, 400)).save(tmp_path / "a.png")
     assert violations_for(str(tmp_path / "a.png"), "video", probe=True) == ["reference_video.format"]
     assert violations_for("https://example.com/a.png", "video") == ["reference_video.format"]
-    assert violations_for(str(tmp_path / "a.png"), "video", provider="dashscope/r2v", probe=True) == ["reference_video.format"]
+    assert violations_for(str(tmp_path / "a.png"), "video", provider="dashscope/r2v", probe=True) == [
+        "reference_video.format",
+        "source.local_file",  # a second fault: dashscope documents no upload for any local file
+    ]
 
 
 @pytest.mark.parametrize(

@@ -165,6 +165,10 @@ def parse_partial(data: Any) -> tuple[GenerationRequest | None, list[Violation]]
                 kwargs[name] = data[name]
             else:
                 bad(name, "request.type", f"{name} must be a string", _short(data[name]))
+    for name in ("prompt", *_STR_FIELDS):  # lone surrogates: bytes that were not UTF-8 (a shell's surrogateescape)
+        if name in kwargs and not _is_text(kwargs[name]):
+            shown = _short(kwargs.pop(name).encode("utf-8", "backslashreplace").decode("utf-8"))
+            bad(name, "request.text", f"{name} must be valid Unicode text: it holds bytes that are not UTF-8", shown)
     for name in _BOOL_FIELDS:
         if data.get(name) is not None:
             if isinstance(data[name], bool):
@@ -218,6 +222,14 @@ def parse_partial(data: Any) -> tuple[GenerationRequest | None, list[Violation]]
         parsed.append(Reference(name=ref_name, source=source, kind=kind))
     kwargs.setdefault("prompt", "")
     return GenerationRequest(references=tuple(parsed), **kwargs), problems
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _short(value: Any, limit: int = 80) -> Any:

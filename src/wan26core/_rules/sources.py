@@ -4,10 +4,12 @@ internal host, files read byte by byte) are off inside :func:`provider_side`, wh
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ipaddress
 import os
 import re
+import socket
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -18,10 +20,15 @@ from wan26core._rules.request import DATA_URI, source_format, source_type
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/\s]*={0,2}\s*")
 
-__all__ = ["check_source", "provider_side", "sniff", "trusted_sources"]
+__all__ = ["check_source", "client_rules", "provider_side", "sniff", "trusted_sources"]
 
 
 _METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
+#: cloud metadata services outside the link-local ranges: Alibaba Cloud (DashScope's home) and AWS over IPv6
+_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")})
+_NUMERIC_HOST = re.compile(r"[0-9][0-9a-fx.]*")
+#: base64 characters of a data URI decoded for the content sniff (about 3 KB of data)
+_DATA_SNIFF_CHARS = 4096
 
 
 #: URLs the provider's own storage issued for our uploads (plain http on a local mock): not the user's sources
@@ -31,6 +38,11 @@ _TRUSTED: ContextVar[frozenset[str]] = ContextVar("wan26_trusted_sources", defau
 #: the client's pre-flight rules for sources (https only, no link-local host, local files checked byte by byte);
 #: off where a wire body is checked as the provider would (the mock), since providers take plain http too
 _strict_sources: ContextVar[bool] = ContextVar("wan26_strict_sources", default=True)
+
+
+def client_rules() -> bool:
+    """Whether the client's pre-flight rules for sources apply here (not inside :func:`provider_side`)."""
+    return _strict_sources.get()
 
 
 @contextlib.contextmanager
@@ -128,6 +140,8 @@ def check_source(
         size = len(payload.rstrip("=\n ")) * 3 // 4
         if max_bytes and size > max_bytes:
             add(path, f"{prefix}.max_bytes", f"{size} bytes; at most {max_bytes}", limit=max_bytes, value=size)
+        elif _strict_sources.get() and not _data_content_ok(payload, formats, declared_refused, prefix, path, source_rule, add):
+            return
         elif probe and limit and not declared_refused:
             from wan26core._media import probe_bytes
 
@@ -137,6 +151,41 @@ def check_source(
         add(path, source_rule, "not a URL: the provider cannot read a local path", value=source)
         return
     _check_local_file(source, limit, formats, max_bytes, prefix, path, source_rule, probe, declared_refused, add)
+
+
+def _data_content_ok(
+    payload: str,
+    formats: list[str] | None,
+    declared_refused: bool,
+    prefix: str,
+    path: str,
+    source_rule: str,
+    add: Callable[..., None],
+) -> bool:
+    """A data URI's bytes are what its MIME type claims, by the magic-byte sniff of local files (the first few KB
+    only are decoded); False after reporting an empty payload or a content that is not accepted."""
+    head_text = "".join(payload[:_DATA_SNIFF_CHARS].split())
+    head = base64.b64decode(head_text[: len(head_text) // 4 * 4])
+    if not head:
+        add(path, source_rule, "the data URI holds no data", value=_short_source(payload))
+        return False
+    if declared_refused or not formats:
+        return True
+    content = sniff(head)
+    if content in formats:
+        return True
+    accepted = ", ".join(formats)
+    message = (
+        f"the data URI's content is not a media file wan26 recognises; accepted: {accepted}"
+        if content is None
+        else f"the data URI's content is {content}, whatever its MIME type says; accepted: {accepted}"
+    )
+    add(path, f"{prefix}.format", message, limit=formats, value=content)
+    return False
+
+
+def _short_source(payload: str) -> str:
+    return payload if len(payload) <= 40 else payload[:39] + "…"
 
 
 def _check_local_file(
@@ -156,6 +205,9 @@ def _check_local_file(
         info = os.stat(source)
     except FileNotFoundError:
         add(path, source_rule, "no such local file (a source is an https URL, a data URI or an existing file)", value=source)
+        return
+    except ValueError:  # a NUL byte: no file can have this name
+        add(path, source_rule, "not a usable file name (it holds a NUL character)", value=source)
         return
     except OSError as exc:
         add(path, "source.unreadable", f"cannot read the local file: {exc.strerror or exc}", value=source)
@@ -206,11 +258,21 @@ def _internal_host(host: str) -> bool:
     name = host.strip("[]").lower().rstrip(".")
     if name in _METADATA_HOSTS:
         return True
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
-        return False
-    return address.is_link_local or address.is_unspecified
+        if not _NUMERIC_HOST.fullmatch(name):
+            return False
+        try:  # the shorthand forms resolvers accept: 2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
+    return address.is_link_local or address.is_unspecified or address in _METADATA_ADDRESSES
 
 
 def sniff(head: bytes) -> str | None:

@@ -6,6 +6,7 @@ content is probed only when ``probe=True`` (the ``[media]`` extra).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +14,8 @@ from typing import Any
 from wan26core._contract import Contract
 from wan26core._errors import UnsupportedOptionError, ValidationError, Violation
 from wan26core._rules.references import Binding, bind_references
-from wan26core._rules.request import GenerationRequest, Reference
-from wan26core._rules.sources import check_source, sniff, trusted_sources
+from wan26core._rules.request import GenerationRequest, Reference, source_type
+from wan26core._rules.sources import check_source, client_rules, sniff, trusted_sources
 
 __all__ = ["OPTION_FIELDS", "Report", "check", "json_key", "sniff", "trusted_sources", "validate", "wire_value"]
 
@@ -182,7 +183,8 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
             )
     for i, ref in enumerate(request.references):
         kind = ref.resolved_kind
-        if kind is None:
+        if kind is None:  # the kind is reported by the binding; what is wrong with the source itself is said too
+            check_source(ref.source, None, "reference", f"references[{i}].source", "references.source", probe, add)
             continue
         prefix = "reference_video" if kind == "video" else "reference_image"
         check_source(ref.source, limits.get(prefix), prefix, f"references[{i}].source", "references.source", probe, add)
@@ -202,6 +204,18 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
         )
     if request.audio is not None and contract.supports("audio_url"):
         check_source(request.audio, limits.get("audio"), "audio", "audio", "audio.source", probe, add)
+    if client_rules() and "upload" not in contract.transport["routes"]:  # what submit would refuse, said now
+        sources = [(f"references[{i}].source", r.source) for i, r in enumerate(request.references)]
+        sources += [(name, value) for name, value in (("image", request.image), ("audio", request.audio)) if value]
+        for path, source in sources:
+            if isinstance(source, str) and source.strip() and source_type(source) == "path":
+                add(
+                    path,
+                    "source.local_file",
+                    f"{os.path.basename(source)!r} is a local file and {contract.id} documents no upload: put it where the"
+                    " provider can download it (your storage bucket, a CDN) and pass its https URL",
+                    value=source,
+                )
 
     # options --------------------------------------------------------------------------------------
     for name, attr in OPTION_FIELDS.items():

@@ -21,7 +21,9 @@ these exit statuses (tracebacks only with ``--debug`` or ``WAN26_DEBUG=1``):
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import io
 import json
 import os
 import sys
@@ -33,6 +35,8 @@ from wan26core._errors import ValidationError, Violation, Wan26Error
 if TYPE_CHECKING:
     from wan26core._plugins import Registry
     from wan26core._provider import Provider
+
+from wan26core.cli._messages import cli_wording, journal_message, resume_hint, took_journal
 
 __all__ = ["main"]
 
@@ -63,6 +67,8 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
     """Run the CLI; returns the exit status (see the module's table)."""
+    if sys.stdout is None:  # started with standard output closed (`wan26 … >&-`): as silent as a closed pipe
+        sys.stdout = _ClosedStdout()
     arguments = list(sys.argv[1:] if argv is None else argv)
     flagged = "--debug" in arguments[: arguments.index("--") if "--" in arguments else len(arguments)]
     if flagged:  # accepted anywhere before `--`, not only before the sub-command
@@ -105,7 +111,7 @@ def fail(exc: BaseException, args: argparse.Namespace | None = None) -> int:
             _say("wan26: interrupted")
         return EXIT_INTERRUPTED
     status, text = classify(exc, args)
-    _say(f"wan26: error: {redact_text(text)}")
+    _say(f"wan26: error: {redact_text(cli_wording(text))}")
     if not isinstance(exc, (Wan26Error, UsageError, OSError)) and status == EXIT_INVALID:
         _say("wan26: this looks like a bug in wan26: run again with --debug for the traceback, and please report it")
     return status
@@ -121,10 +127,10 @@ def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tupl
         return EXIT_USAGE, str(exc)
     if isinstance(exc, errors.ValidationError):
         return EXIT_INVALID, str(exc)
-    if isinstance(exc, (sqlite3.DatabaseError, UnicodeDecodeError)) or type(exc).__name__ == "JournalError":
-        return EXIT_USAGE, _journal_message(exc, args)
+    if isinstance(exc, sqlite3.DatabaseError) or type(exc).__name__ == "JournalError" or took_journal(exc):
+        return EXIT_USAGE, journal_message(exc, args)
     if isinstance(exc, (errors.SubmitUncertainError, errors.JobTimeoutError, errors.DownloadError, errors.TransportError)):
-        hint = _resume_hint(exc)
+        hint = resume_hint(exc)
         return EXIT_UNCERTAIN, f"{exc}{hint}"
     if isinstance(exc, (errors.PluginError, errors.MissingExtraError)) or type(exc).__name__ == "UnknownJobError":
         return EXIT_USAGE, str(exc)
@@ -138,29 +144,19 @@ def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tupl
     return EXIT_INVALID, f"unexpected {type(exc).__name__}: {exc}"
 
 
-def _resume_hint(exc: BaseException) -> str:
-    from wan26core import _errors as errors
+class _ClosedStdout(io.TextIOBase):
+    """Standard output when the process was started without one: every write is a closed pipe's."""
 
-    text = str(exc)
-    if "jobs resume" in text:
-        return ""
-    if isinstance(exc, errors.DownloadError):
-        return "; the video is not lost: `wan26 jobs resume` downloads it again once the cause is fixed"
-    return "; the job may exist at the provider: `wan26 jobs resume` finds out and finishes it"
+    pending = False  # a write failed; the next flush says so once (argparse swallows the write's error)
 
+    def write(self, text: str) -> int:
+        self.pending = True
+        raise BrokenPipeError(errno.EPIPE, "standard output is closed")
 
-def _journal_message(exc: BaseException, args: argparse.Namespace | None) -> str:
-    from wan26core._journal import default_journal_path
-
-    explicit = getattr(args, "journal", None) if args is not None else None
-    path = str(explicit) if explicit else str(default_journal_path())
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if type(exc).__name__ == "JournalError" and "schema version" in detail:
-        return detail
-    return (
-        f"the job journal {path} cannot be read ({detail}); it is damaged or not a wan26 journal. Move it aside"
-        f" (mv '{path}' '{path}.broken') and wan26 starts a new one, or point WAN26_HOME at another folder"
-    )
+    def flush(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise BrokenPipeError(errno.EPIPE, "standard output is closed")
 
 
 def _flushed(status: int) -> int:
@@ -185,6 +181,9 @@ def _say(line: str) -> None:
 
 def _silence_stdout() -> None:
     """After a BrokenPipeError: point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    if isinstance(sys.stdout, _ClosedStdout):
+        sys.stdout.pending = False
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -203,8 +202,17 @@ def _chosen(arguments: Sequence[str]) -> str | None:
     return None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a closed stdout under ``--help`` is not swallowed (PYTHONUNBUFFERED writes at once)."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        stream = file or sys.stderr
+        if message and stream is not None:
+            stream.write(message)  # BrokenPipeError: main() exits 141 in silence
+
+
 def _parser(arguments: Sequence[str] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="wan26",
         description="Provider-agnostic tools for the Wan 2.6 video models.",
         epilog="exit status: 0 ok, 1 invalid request or failed job, 2 usage, 3 uncertain (see `wan26 jobs resume`),"
@@ -345,10 +353,12 @@ def _load_request(path: str) -> Any:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read request file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:  # not the journal's: say which file, not "move the journal aside"
+        raise UsageError(f"cannot read request file {path}: {exc}; save it as UTF-8 JSON") from None
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UsageError(f"{path} is not valid JSON: {exc}") from None
 
 

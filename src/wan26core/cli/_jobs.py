@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -34,6 +35,28 @@ from wan26core.cli._clients import EMBEDDED_BASE_URL, EMBEDDED_TIME_SCALE, embed
 from wan26core.cli._journaled import cmd_cancel, cmd_jobs_list, cmd_jobs_resume, cmd_jobs_show, cmd_result, cmd_status
 
 __all__ = ["register"]
+
+
+def _seconds(text: str) -> float:
+    """A --timeout: a finite number of seconds above 0 (refused by argparse, exit 2, before anything is sent)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0 (e.g. 600)")
+    return value
+
+
+def _count(text: str) -> int:
+    """A --limit: a whole number above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0 (e.g. 50)")
+    return value
 
 
 def register(sub: Any) -> None:
@@ -62,7 +85,7 @@ def register(sub: Any) -> None:
     gen.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     gen.add_argument("--dry-run", action="store_true", help="print the validated wire request and the estimate; send nothing")
     gen.add_argument("--mock", action="store_true", help="run on the embedded mock even when a key is set")
-    gen.add_argument("--timeout", type=float, help="give up waiting after this many seconds (the job is kept)")
+    gen.add_argument("--timeout", type=_seconds, help="give up waiting after this many seconds (the job is kept)")
     gen.add_argument("--cancel-on-timeout", action="store_true", help="cancel the job when --timeout runs out")
     gen.add_argument("--webhook-url", help="ask the provider to call this URL when the job finishes (where supported)")
     gen.add_argument("--label", help="free text kept with the job in the journal")
@@ -91,7 +114,7 @@ def register(sub: Any) -> None:
     listing = jobs_sub.add_parser("list", help="journaled jobs, newest first")
     listing.add_argument("--unfinished", action="store_true", help="only jobs that may still change")
     listing.add_argument("--provider", "-p")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=_count, default=50)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_jobs_list)
     show = jobs_sub.add_parser("show", help="one job with its recorded events")
@@ -100,7 +123,7 @@ def register(sub: Any) -> None:
     resume = jobs_sub.add_parser(
         "resume", help="wait for every unfinished job the provider accepted, and fetch every video whose download did not finish"
     )
-    resume.add_argument("--timeout", type=float)
+    resume.add_argument("--timeout", type=_seconds, help="give up waiting for each job after this many seconds")
     resume.add_argument(
         "--download-dir", "-d", help="download finished videos that have no journaled output path (-o) into this folder"
     )
@@ -124,7 +147,7 @@ def request_data(args: argparse.Namespace) -> dict[str, Any]:
     if args.request:
         try:
             data = json.loads(Path(args.request).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise UsageError(f"cannot read request file {args.request}: {exc}") from None
         if not isinstance(data, dict):
             raise UsageError(f"{args.request} must hold a JSON object")
@@ -193,10 +216,11 @@ def cmd_generate(args: argparse.Namespace, registry: Registry, out: TextIO) -> i
 def _error_json(exc: BaseException, status: int, run: _Run) -> dict[str, Any]:
     from wan26core._errors import ValidationError, Wan26Error
     from wan26core._redaction import redact_text
+    from wan26core.cli._messages import cli_wording
 
     error: dict[str, Any] = {
         "kind": "Interrupted" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__,
-        "message": redact_text(str(exc)) if not isinstance(exc, KeyboardInterrupt) else "interrupted",
+        "message": redact_text(cli_wording(str(exc))) if not isinstance(exc, KeyboardInterrupt) else "interrupted",
         "code": getattr(exc, "native_code", None),
         "provider_message": getattr(exc, "native_message", None),
         "http_status": getattr(exc, "http_status", None),

@@ -73,6 +73,9 @@ def cmd_result(args: argparse.Namespace, registry: Registry, out: TextIO) -> int
 def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     with open_journal(args) as journal:
         records = journal.list(unfinished=args.unfinished, provider=args.provider, limit=args.limit)
+        if args.unfinished:  # a succeeded job whose video was never saved is not finished either (`jobs resume` fetches it)
+            pending = [r for r in journal.pending_downloads() if args.provider in (None, r.provider)]
+            records = sorted([*records, *pending], key=lambda r: r.created_at, reverse=True)[: args.limit]
         total = len(journal.list(provider=args.provider, limit=1)) if not records and args.unfinished else 0
     if args.json:
         json.dump([r.to_dict() for r in records], out, indent=2)
@@ -86,7 +89,8 @@ def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
         provider = f"{r.provider} (mock)" if r.mock else r.provider
-        out.write(f"{r.short_id}  {when}  {provider:<23} {r.phase:<10} {r.remote_id or '-'}  {r.label or ''}".rstrip() + "\n")
+        phase = "succeeded, download pending" if r.download_pending else r.phase
+        out.write(f"{r.short_id}  {when}  {provider:<23} {phase:<10} {r.remote_id or '-'}  {r.label or ''}".rstrip() + "\n")
     return 0
 
 
@@ -102,7 +106,7 @@ def cmd_jobs_show(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
 def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Wait for every unfinished journaled job that reached the provider (reporting the ones that did not), then fetch
     every succeeded job's video that was wanted at a path (``generate -o``) and never recorded as downloaded."""
-    failures = 0
+    statuses = [0]  # each job's exit status; the command's is the gravest (3 uncertain > 2 usage > 1 failed)
     with Clients(args, registry) as clients:
         journal = clients.journal
         records = journal.list(unfinished=True)
@@ -110,10 +114,10 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
         if not records and not pending:
             out.write("nothing to resume: every journaled job has finished and every wanted video is downloaded\n")
         for record in records:
-            failures += _resume_one(clients, record, args, out)
+            statuses.append(_resume_one(clients, record, args, out))
         for record in pending:
-            failures += _fetch_pending(clients, record, out)
-    return 1 if failures else 0
+            statuses.append(_fetch_pending(clients, record, out))
+    return max(statuses)
 
 
 def _fetch_pending(clients: Clients, record: JobRecord, out: TextIO) -> int:
@@ -125,9 +129,21 @@ def _fetch_pending(clients: Clients, record: JobRecord, out: TextIO) -> int:
         client = clients.for_record(record)
         result = client.job(record.id).result()
     except Wan26Error as exc:
-        out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {exc}\n")
-        return 1
+        out.write(f"{head}; cannot fetch its result: {type(exc).__name__}: {_said(exc)}\n")
+        return _status_of(exc)
     return _save(client, record, result, head, out)
+
+
+def _said(exc: BaseException) -> str:
+    from wan26core.cli._messages import cli_wording
+
+    return cli_wording(str(exc))
+
+
+def _status_of(exc: BaseException) -> int:
+    from wan26core.cli import classify
+
+    return classify(exc)[0]
 
 
 def _label(record: JobRecord) -> str:
@@ -150,7 +166,7 @@ def _save(client: Client, record: JobRecord, result: Result, head: str, out: Tex
             out.write(f"{head}: {target} already holds this video; recorded\n")
             return 0
     except Wan26Error as exc:
-        out.write(f"{head}; download to {target} failed: {type(exc).__name__}: {exc}\n")
+        out.write(f"{head}; download to {target} failed: {type(exc).__name__}: {_said(exc)}\n")
         return 1
     out.write(
         f"{head}; {target} already exists with other content and was kept: run `wan26 jobs download {record.short_id}"
@@ -184,7 +200,7 @@ def _sha256(path: Path) -> str:
 
 
 def _resume_one(clients: Clients, record: JobRecord, args: argparse.Namespace, out: TextIO) -> int:
-    from wan26core._errors import AuthenticationError, JobTimeoutError, Wan26Error
+    from wan26core._errors import AuthenticationError, JobTimeoutError, TransportError, Wan26Error
 
     label = _label(record)
     if record.remote_id is None:
@@ -201,11 +217,11 @@ def _resume_one(clients: Clients, record: JobRecord, args: argparse.Namespace, o
         client = clients.for_record(record)
         result = client.job(record.id).wait(timeout=args.timeout)
     except AuthenticationError as exc:
-        out.write(f"{record.short_id}  {label}: {exc}\n")
-        return 1
+        out.write(f"{record.short_id}  {label}: {_said(exc)}\n")
+        return _status_of(exc)  # 2 when no key is set, 1 when the provider refused it
     except Wan26Error as exc:
-        out.write(f"{record.short_id}  {label}: {type(exc).__name__}: {exc}\n")
-        return 0 if not isinstance(exc, JobTimeoutError) else 1
+        out.write(f"{record.short_id}  {label}: {type(exc).__name__}: {_said(exc)}\n")
+        return 3 if isinstance(exc, (JobTimeoutError, TransportError)) else 0  # a job that ended (failed) is followed
     line = f"{record.short_id}  {label}: succeeded {result.url}"
     if args.no_download:
         out.write(line + "\n")
