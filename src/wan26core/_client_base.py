@@ -97,7 +97,7 @@ class ClientBase:
         """The endpoint of ``provider``; ``base_url`` pins where it is (a journaled job's own base URL)."""
         provider_id = provider or self.default_provider
         if provider_id is None:
-            raise ValueError("which provider? pass provider='fal/r2v-flash' (see `wan26 providers`)")
+            raise ValueError("which provider? pass provider='<provider>/<model>' (`wan26 providers` lists them)")
         key = f"{provider_id} {base_url or ''}"
         if key not in self._endpoints:
             plugin = self.registry.get(provider_id)
@@ -122,7 +122,7 @@ class ClientBase:
         """Validate everything before anything is sent: the request, its local files and ``output``, all at once."""
         provider_id = provider or self.default_provider
         if provider_id is None:
-            raise ValueError("which provider? pass provider='fal/r2v-flash' (see `wan26 providers`)")
+            raise ValueError("which provider? pass provider='<provider>/<model>' (`wan26 providers` lists them)")
         found = output_violations(output, overwrite=overwrite) if output is not None else []
         try:
             req = request if isinstance(request, GenerationRequest) else GenerationRequest.from_dict(request)

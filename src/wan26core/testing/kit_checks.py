@@ -81,7 +81,7 @@ def _protocol_of(provider: Provider) -> ClientProtocol:
         raise _fail(
             provider.id,
             "the registered provider has no client protocol: register ContractProvider(contract, protocol=...) with a "
-            "wan26core.plugin.ContractClientProtocol subclass (see the vtrix plugin)",
+            "wan26core.plugin.ContractClientProtocol subclass (docs/writing-a-provider-plugin.md, section 2)",
         )
     return protocol
 
