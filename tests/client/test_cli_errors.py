@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from clikit import GENERATE, URL, run
 
 from support import builtin_registry
 from wan26_mock.serve import running_server
@@ -21,24 +22,9 @@ from wan26core._errors import Wan26Error
 from wan26core._journal import Journal
 from wan26core.cli import main
 
-URL = "https://example.com/cat.mp4"
-GENERATE = ["generate", "-p", "fal/r2v-flash", "--ref", f"cat={URL}", "@cat waves"]
+pytestmark = pytest.mark.usefixtures("home")  # every test: no key, a home of its own
+
 CAT = ["--ref", f"cat={URL}", "@cat waves", "-o", "v.mp4"]
-
-
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("FAL_KEY", "VTRIX_API_KEY", "DASHSCOPE_API_KEY", "AIML_API_KEY", "AIMLAPI_API_KEY", "WAN26_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("WAN26_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- the README's tour: every command works on the job the first one made -----------------------------------------

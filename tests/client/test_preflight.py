@@ -109,15 +109,6 @@ def test_the_cli_checks_the_output_before_submitting(tmp_path: Path, capsys: pyt
     assert not (home / "journal.sqlite3").exists() or Journal(home / "journal.sqlite3").list() == []
 
 
-@pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("FAL_KEY", "VTRIX_API_KEY", "DASHSCOPE_API_KEY", "AIML_API_KEY", "AIMLAPI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("WAN26_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
-
-
 # --- local sources -----------------------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clikit import GENERATE, URL, run
 
 from support import builtin_registry
 from wan26_mock.engine import Engine
@@ -23,26 +24,10 @@ from wan26core import AsyncClient, Client, GenerationRequest, JobTimeoutError, R
 from wan26core._errors import NativeError
 from wan26core._journal import Journal
 from wan26core._protocol import error_for
-from wan26core.cli import main
 
-URL = "https://example.com/cat.mp4"
+pytestmark = pytest.mark.usefixtures("home")  # every test: no key, a home of its own
+
 REQUEST = {"prompt": "@cat waves", "references": [{"name": "cat", "source": URL}]}
-GENERATE = ["generate", "-p", "fal/r2v-flash", "--ref", f"cat={URL}", "@cat waves"]
-
-
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("FAL_KEY", "VTRIX_API_KEY", "DASHSCOPE_API_KEY", "AIML_API_KEY", "AIMLAPI_API_KEY", "WAN26_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("WAN26_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "home"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def journaled(home: Path) -> int:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -32,6 +33,8 @@ from wan26core.plugin import (
 )
 
 __all__ = ["DIALECT", "DashScopeDialect"]
+
+_PLACEHOLDER = re.compile(r"\bxxx\b")
 
 #: DashScope's times carry no zone; its regions (Beijing, Singapore) both keep UTC+8.
 _TZ = timezone(timedelta(hours=8))
@@ -117,8 +120,8 @@ class DashScopeDialect:
         # the documented texts keep a placeholder: "parameter(xxx)" names the wire parameter, "xxx" elsewhere the URL
         parameter = chosen.field if chosen.rule.startswith("wire.") else wire_path(chosen, contract, body)
         message = native.message.replace("(xxx)", f"({parameter})")
-        if "xxx" in message and isinstance(chosen.value, str) and not message.startswith("The size"):
-            message = message.replace("xxx", chosen.value, 1)
+        if isinstance(chosen.value, str):  # a whole-word xxx: "The size is not match xxxxxx" keeps its own
+            message = _PLACEHOLDER.sub(lambda _: str(chosen.value), message, count=1)
         return self.error(request, NativeError(native.http_status or 400, native.code, message))
 
     def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:

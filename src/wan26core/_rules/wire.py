@@ -16,7 +16,7 @@ from wan26core._rules.references import get_path
 from wan26core._rules.request import GenerationRequest, Reference, infer_kind
 from wan26core._rules.sources import provider_side
 from wan26core._rules.validation import OPTION_FIELDS, json_key, validate
-from wan26core._rules.wire_schema import WireProblem, read_wire, wire_native
+from wan26core._rules.wire_schema import WireProblem, read_wire_stages, wire_native
 
 __all__ = ["check_wire", "parse_wire", "wire_violation"]
 
@@ -34,7 +34,7 @@ def parse_wire(body: Any, contract: Contract) -> GenerationRequest:
     ranges, required fields, the provider's coercions and extra-field policy); then every media source must be
     a URL or a data URI, as a provider can fetch nothing else (a host path is never opened).
     """
-    request, sources = _read(body, contract)
+    request, sources, _ = _read(body, contract)
     if sources:
         raise ValidationError(sources, provider=contract.id)
     return request
@@ -48,27 +48,28 @@ def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None,
     has none (a documented limit is refused even when no page shows its error); then the schema's remaining limits.
     """
     try:
-        request, sources = _read(body, contract)
+        request, sources, limits = _read(body, contract)
     except ValidationError as exc:
         return None, exc.violations
     with provider_side():  # the client's pre-flight source rules are not the provider's
         found = [v for v in validate(request, contract) if v.severity == "error" and not v.rule.startswith(_WAN26_ONLY)]
     refused = sources + [v if v.native is not None else _generic(v, contract, body) for v in found]
     if not refused:
-        _, limits = read_wire(body, contract, shape_only=False)
         refused = [wire_violation(p, contract) for p in limits]
     return (request if not refused else None), refused
 
 
-def _read(body: Any, contract: Contract) -> tuple[GenerationRequest, list[Violation]]:
-    """The canonical request and the media sources no provider can fetch (those read as a placeholder URL, so
-    nothing looks at a host path); :class:`ValidationError` when the body's shape is wrong."""
+def _read(body: Any, contract: Contract) -> tuple[GenerationRequest, list[Violation], list[WireProblem]]:
+    """The canonical request, the media sources no provider can fetch (those read as a placeholder URL, so nothing
+    looks at a host path) and the schema's limits still to answer; :class:`ValidationError` when the body's shape
+    is wrong. The body is read against the schema once."""
     if not isinstance(body, dict):
         raise ValidationError([_shape("$", "the body must be a JSON object", contract)], provider=contract.id)
-    coerced, found = read_wire(body, contract, shape_only=True)
-    if found:
-        raise ValidationError([wire_violation(p, contract) for p in found], provider=contract.id)
-    return _canonical(coerced, contract)
+    coerced, shape, limits = read_wire_stages(body, contract)
+    if shape:
+        raise ValidationError([wire_violation(p, contract) for p in shape], provider=contract.id)
+    request, sources = _canonical(coerced, contract)
+    return request, sources, limits
 
 
 def _generic(violation: Violation, contract: Contract, body: Any) -> Violation:

@@ -29,7 +29,7 @@ from jsonschema import Draft202012Validator
 from wan26core._contract import Contract
 from wan26core._errors import NativeError
 
-__all__ = ["MAX_ECHO_BYTES", "WireProblem", "read_wire", "wire_native", "wire_validation"]
+__all__ = ["MAX_ECHO_BYTES", "WireProblem", "read_wire", "read_wire_stages", "wire_native", "wire_validation"]
 
 #: the largest offending value a refusal echoes back (as pydantic's ``input``); larger ones are left out
 MAX_ECHO_BYTES = 4096
@@ -81,10 +81,22 @@ def read_wire(body: Any, contract: Contract, *, shape_only: bool = False) -> tup
     refused, unknown fields), so that a contract rule with a catalogued error of its own answers a broken limit
     first; pydantic reports every field problem at once, as fal does.
     """
+    coerced, shape, later = read_wire_stages(body, contract)
+    if shape_only or not later:
+        return coerced, shape
+    return coerced, sorted(shape + later, key=lambda p: [str(x) for x in p.loc])
+
+
+def read_wire_stages(body: Any, contract: Contract) -> tuple[Any, list[WireProblem], list[WireProblem]]:
+    """One reading of ``body``: the coerced body, the problems of its shape, and the schema's other problems (limits,
+    enums), which a contract rule with a catalogued error of its own answers first. pydantic reports every field
+    problem at once, as fal does: all of them are shape problems there."""
     spec = wire_validation(contract)
     if spec["engine"] == "pydantic":
-        return _read_pydantic(body, contract)
-    return _read_jsonschema(body, contract, spec, shape_only=shape_only)
+        coerced, problems = _read_pydantic(body, contract)
+        return coerced, problems, []
+    coerced, problems = _read_jsonschema(body, contract, spec)
+    return coerced, [p for p in problems if p.kind in _SHAPE], [p for p in problems if p.kind not in _SHAPE]
 
 
 def wire_native(problem: WireProblem, contract: Contract) -> NativeError:
@@ -100,9 +112,7 @@ def wire_native(problem: WireProblem, contract: Contract) -> NativeError:
 _SHAPE = frozenset({"type", "const", "required", "additionalProperties"})
 
 
-def _read_jsonschema(
-    body: Any, contract: Contract, spec: Mapping[str, Any], *, shape_only: bool
-) -> tuple[Any, list[WireProblem]]:
+def _read_jsonschema(body: Any, contract: Contract, spec: Mapping[str, Any]) -> tuple[Any, list[WireProblem]]:
     coerce = set(spec.get("coerce", ()))
     extra_ok = spec["extra_fields"] == "ignore"
     wording = str(spec.get("wording", "plain"))
@@ -114,8 +124,6 @@ def _read_jsonschema(
         loc = tuple(error.absolute_path)
         if error.validator in ("allOf", "anyOf", "oneOf", "if", "then", "else", "not"):
             continue  # the keywords inside report the problem
-        if shape_only and error.validator not in _SHAPE:
-            continue
         keyword = str(error.validator)
         value = None if keyword == "required" else error.instance
         if keyword == "required":
@@ -190,13 +198,14 @@ def _zod(keyword: str, value: Any, expected: Any) -> str:
     if keyword == "required":
         return "Required"
     if keyword == "type":
-        if isinstance(value, float) and not math.isfinite(value):  # zod reads NaN as its own type
-            return f"Expected {'number' if expected == 'integer' else expected}, received nan"
-        wanted = "number" if expected == "integer" and not isinstance(value, (int, float)) else expected
-        received = "float" if expected == "integer" and isinstance(value, float) else _zod_type(value)
-        if expected == "integer" and isinstance(value, float):
+        if expected == "integer" and isinstance(value, float) and math.isfinite(value):
             return "Expected integer, received float"
-        return f"Expected {wanted}, received {received}"
+        if isinstance(value, float) and not math.isfinite(value):
+            wanted = "number" if expected == "integer" else expected
+            return f"Expected {wanted}, received nan"
+        # zod's integer is a number with a check: a non-number is refused as not a number
+        wanted = "number" if expected == "integer" and not isinstance(value, (int, float)) else expected
+        return f"Expected {wanted}, received {_zod_type(value)}"
     if keyword == "enum":
         options = " | ".join(_zod_value(v) for v in expected)
         return f"Invalid enum value. Expected {options}, received {_zod_value(value)}"
@@ -219,7 +228,7 @@ def _zod_type(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, (int, float)):
-        return "nan" if isinstance(value, float) and math.isnan(value) else "number"
+        return "nan" if isinstance(value, float) and not math.isfinite(value) else "number"
     names: dict[type, str] = {str: "string", list: "array", dict: "object"}
     return names.get(type(value), "unknown")
 
