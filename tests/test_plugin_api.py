@@ -63,6 +63,8 @@ def core_imports(source: str) -> list[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names if a.name.split(".")[0] == "wan26core"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "wan26core":
+            found += [f"wan26core.{a.name}" for a in node.names]  # ``from wan26core import plugin`` names a module
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "wan26core":
             found.append(node.module)
     return found
@@ -109,6 +111,8 @@ def test_a_plugin_package_imports_the_core_only_through_the_plugin_api(package: 
         "from wan26core._runtime import send_op",
         "import wan26core._protocol",
         "from wan26core import Contract",
+        "from wan26core import _runtime",
+        "from wan26core import plugin, _errors",
         "def f():\n    from wan26core._rules.references import get_path\n",
         "if True:\n    import wan26core._dialect as d\n",
     ],
@@ -119,6 +123,7 @@ def test_the_import_check_sees_every_way_to_reach_an_internal(source: str) -> No
 
 def test_the_import_check_accepts_the_plugin_api() -> None:
     assert core_imports("from wan26core.plugin import Contract\nfrom . import dialect\nimport json") == ["wan26core.plugin"]
+    assert core_imports("from wan26core import plugin") == ["wan26core.plugin"]  # the built-ins' spelling
 
 
 #: the modules and packages of wan26core a user or a plugin may import; every other module's name starts with "_"

@@ -8,32 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from wan26core.plugin import ContractClientProtocol, NativeError, VideoResult
+from wan26core import plugin
 
 __all__ = ["AimlapiClientProtocol"]
 
 _VALIDATION = "Body validation error"
 
 
-class AimlapiClientProtocol(ContractClientProtocol):
+class AimlapiClientProtocol(plugin.ContractClientProtocol):
     """AI/ML API: one GET route (``?generation_id=``) answers both status and result."""
 
-    def video_of(self, body: Any) -> VideoResult | None:
+    def video_of(self, body: Any) -> plugin.VideoResult | None:
         video = body.get("video") if isinstance(body, dict) else None
         if not isinstance(video, dict) or not isinstance(video.get("url"), str):
             return None
-        return VideoResult(url=video["url"], content_type=video.get("content_type") or "video/mp4", raw=body)
+        return plugin.VideoResult(url=video["url"], content_type=video.get("content_type") or "video/mp4", raw=body)
 
-    def native_error_of(self, body: Any, http_status: int | None) -> NativeError | None:
+    def native_error_of(self, body: Any, http_status: int | None) -> plugin.NativeError | None:
         if not isinstance(body, dict):
             return None
         error = body.get("error")
         if isinstance(error, dict):  # a failed generation: {"name", "message"}
-            return NativeError(http_status, str(error.get("name") or "error"), str(error.get("message") or ""))
+            return plugin.NativeError(http_status, str(error.get("name") or "error"), str(error.get("message") or ""))
         message = body.get("message")
         if not isinstance(message, str):
             return super().native_error_of(body, http_status)
         if message.startswith(_VALIDATION):
-            return NativeError(http_status, "Body validation error!", message)
+            return plugin.NativeError(http_status, "Body validation error!", message)
         code = body.get("statusCode") or http_status
-        return NativeError(http_status, str(code), message)
+        return plugin.NativeError(http_status, str(code), message)

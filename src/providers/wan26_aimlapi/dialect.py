@@ -12,22 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from wan26core.plugin import (
-    Contract,
-    JobSnapshot,
-    MockRequest,
-    MockResponse,
-    NativeError,
-    Route,
-    Violation,
-    builtin_contract,
-    credential,
-    is_json,
-    json_body,
-    request_id_of,
-    select_by_model,
-    wire_path,
-)
+from wan26core import plugin
 
 __all__ = ["DIALECT", "AimlapiDialect"]
 
@@ -48,7 +33,7 @@ class AimlapiDialect:
     request_ids = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "i2v")) -> None:
-        self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}
+        self.contracts = {f"{self.provider}/{m}": plugin.builtin_contract(f"{self.provider}/{m}") for m in models}
         first = next(iter(self.contracts.values()))
         routes = first.transport["routes"]
         self._submit_path = _path_only(routes["submit"]["path"])
@@ -62,24 +47,24 @@ class AimlapiDialect:
         self._catalogue = first.data["errors"]
 
     # --- routing and credentials ------------------------------------------------------------------
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[plugin.Route]:
         # The result is the same GET as the status (the contract says so), so one route serves both.
         return [
-            Route(self._submit_method, self._submit_path, "submit"),
-            Route(self._status_method, self._status_path, "status"),
+            plugin.Route(self._submit_method, self._submit_path, "submit"),
+            plugin.Route(self._status_method, self._status_path, "status"),
         ]
 
-    def authenticate(self, request: MockRequest) -> MockResponse | None:
-        if credential(request, "Bearer") is not None:
+    def authenticate(self, request: plugin.MockRequest) -> plugin.MockResponse | None:
+        if plugin.credential(request, "Bearer") is not None:
             return None
-        return self.error(request, self._native("authentication", NativeError(401, "401", "Unauthorized")))
+        return self.error(request, self._native("authentication", plugin.NativeError(401, "401", "Unauthorized")))
 
-    def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
-        selected = select_by_model(request, contracts)
+    def select(self, request: plugin.MockRequest, contracts: Mapping[str, plugin.Contract]) -> str | plugin.MockResponse:
+        selected = plugin.select_by_model(request, contracts)
         if selected is not None:
             return selected
-        body = json_body(request)
-        if not is_json(body) or not isinstance(body, dict):
+        body = plugin.json_body(request)
+        if not plugin.is_json(body) or not isinstance(body, dict):
             return self._validation(request, ["Expected object, received " + _zod_type(body)])
         models = " | ".join(f"'{c.constants.get('model')}'" for c in contracts.values())
         wanted = body.get("model")
@@ -87,22 +72,24 @@ class AimlapiDialect:
             return self._validation(request, ["Required at 'model'"])
         return self._validation(request, [f"Invalid enum value. Expected {models}, received {_zod_value(wanted)}"])
 
-    def job_id(self, request: MockRequest) -> str | None:
+    def job_id(self, request: plugin.MockRequest) -> str | None:
         return request.query.get("generation_id") or None
 
     # --- answers ----------------------------------------------------------------------------------
-    def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
-        body = json_body(request)
-        hints = [_hint(v, wire_path(v, contract, body)) for v in violations if v.severity == "error"]
+    def invalid(
+        self, request: plugin.MockRequest, contract: plugin.Contract, violations: list[plugin.Violation]
+    ) -> plugin.MockResponse:
+        body = plugin.json_body(request)
+        hints = [_hint(v, plugin.wire_path(v, contract, body)) for v in violations if v.severity == "error"]
         return self._validation(request, list(dict.fromkeys(hints)) or ["Invalid request body"])
 
-    def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
-        return MockResponse(200, {"id": job.id, "status": self._word(job.state), "meta": self._meta(job)})
+    def submitted(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
+        return plugin.MockResponse(200, {"id": job.id, "status": self._word(job.state), "meta": self._meta(job)})
 
-    def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def status(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         error: dict[str, str] | None = None
         if job.state == "failed":
-            native = job.error or NativeError(None, "error", "")
+            native = job.error or plugin.NativeError(None, "error", "")
             error = {"name": native.code, "message": native.message or "The generation failed"}
         elif job.state == "cancelled":
             error = {"name": "cancelled", "message": "The generation was cancelled"}
@@ -113,56 +100,58 @@ class AimlapiDialect:
             "error": error,
             "meta": self._meta(job),
         }
-        return MockResponse(200, body)
+        return plugin.MockResponse(200, body)
 
-    def result(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def result(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         return self.status(request, job)
 
-    def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
+    def cancel(self, request: plugin.MockRequest, job: plugin.JobSnapshot, accepted: bool) -> plugin.MockResponse:
         # AI/ML API documents no cancel route; answer like any unknown route would.
-        return self.error(request, NativeError(404, "404", f"Cannot {request.method.upper()} {request.path}"))
+        return self.error(request, plugin.NativeError(404, "404", f"Cannot {request.method.upper()} {request.path}"))
 
-    def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
+    def not_found(self, request: plugin.MockRequest, job_id: str) -> plugin.MockResponse:
         if not job_id:
             return self._validation(request, ["Required at 'generation_id'"], label="Query validation error")
-        return self.error(request, self._native("not_found", NativeError(404, "404", "")))
+        return self.error(request, self._native("not_found", plugin.NativeError(404, "404", "")))
 
-    def error(self, request: MockRequest, native: NativeError) -> MockResponse:
+    def error(self, request: plugin.MockRequest, native: plugin.NativeError) -> plugin.MockResponse:
         status = native.http_status or 500
         message = native.message or _DEFAULT_MESSAGES.get(status, "Error")
-        return MockResponse(status, _error_body(request, status, message))
+        return plugin.MockResponse(status, _error_body(request, status, message))
 
     # --- helpers ----------------------------------------------------------------------------------
     def _word(self, state: str) -> str:
         return self._words.get(state, self._words.get("failed", "error"))
 
-    def _meta(self, job: JobSnapshot) -> dict[str, Any]:
+    def _meta(self, job: plugin.JobSnapshot) -> dict[str, Any]:
         duration = job.video.duration if job.video is not None else job.request.duration
         if duration is None:
             contract = self.contracts.get(job.provider)
             duration = contract.default("duration") if contract is not None else None
         return {"usage": {"credits_used": round(float(duration or 0) * CREDITS_PER_SECOND)}}
 
-    def _native(self, kind: str, fallback: NativeError) -> NativeError:
+    def _native(self, kind: str, fallback: plugin.NativeError) -> plugin.NativeError:
         entry = next((e for e in self._catalogue if e["kind"] == kind), None)
-        return NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else fallback
+        return plugin.NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else fallback
 
-    def _validation(self, request: MockRequest, hints: list[str], label: str = "Body validation error") -> MockResponse:
+    def _validation(
+        self, request: plugin.MockRequest, hints: list[str], label: str = "Body validation error"
+    ) -> plugin.MockResponse:
         # The documented example: "Body validation error\nInvalid enum value. Expected '720p' | '1080p', received '480p'"
-        return MockResponse(400, _error_body(request, 400, "\n".join([label, *hints])))
+        return plugin.MockResponse(400, _error_body(request, 400, "\n".join([label, *hints])))
 
 
-def _error_body(request: MockRequest, status: int, message: str) -> dict[str, Any]:
+def _error_body(request: plugin.MockRequest, status: int, message: str) -> dict[str, Any]:
     return {
         "message": message,
         "path": request.path,
-        "requestId": request_id_of(request),
+        "requestId": plugin.request_id_of(request),
         "statusCode": str(status),
         "timestamp": _timestamp(request),
     }
 
 
-def _hint(violation: Violation, wire: str) -> str:
+def _hint(violation: plugin.Violation, wire: str) -> str:
     """A violation in the zod wording AI/ML API uses (``Expected … received …``) where it has one, at its wire field."""
     if violation.rule.startswith("wire.") and violation.native is not None:
         return violation.native.message.removeprefix("Body validation error\n")
@@ -187,7 +176,7 @@ def _zod_value(value: Any) -> str:
 
 
 def _zod_type(value: Any) -> str:
-    if not is_json(value):
+    if not plugin.is_json(value):
         return "invalid JSON"
     if value is None:
         return "null"
@@ -196,7 +185,7 @@ def _zod_type(value: Any) -> str:
     return {bool: "boolean", int: "number", float: "number", str: "string"}.get(type(value), "unknown")
 
 
-def _timestamp(request: MockRequest) -> str:
+def _timestamp(request: plugin.MockRequest) -> str:
     """ISO 8601 with milliseconds, from the engine's virtual clock when the request carries it."""
     now = getattr(request, "now", None)
     seconds = float(now) if isinstance(now, (int, float)) else 0.0

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from wan26core.plugin import ContractClientProtocol, NativeError, VideoResult
+from wan26core import plugin
 
 __all__ = ["DashScopeClientProtocol"]
 
 
-class DashScopeClientProtocol(ContractClientProtocol):
+class DashScopeClientProtocol(plugin.ContractClientProtocol):
     """DashScope: the task id is ``output.task_id``; cancel only while PENDING."""
 
     def job_id_of(self, body: Any) -> Any:
         output = body.get("output") if isinstance(body, dict) else None
         return output.get("task_id") if isinstance(output, dict) else None
 
-    def video_of(self, body: Any) -> VideoResult | None:
+    def video_of(self, body: Any) -> plugin.VideoResult | None:
         output = body.get("output") if isinstance(body, dict) else None
         if not isinstance(output, dict) or not isinstance(output.get("video_url"), str):
             return None
@@ -32,7 +32,7 @@ class DashScopeClientProtocol(ContractClientProtocol):
             w, _, h = size.partition("*")
             width, height = (int(w), int(h)) if w.isdigit() and h.isdigit() else (None, None)
         duration = usage.get("output_video_duration") or usage.get("duration")
-        return VideoResult(
+        return plugin.VideoResult(
             url=output["video_url"],
             width=width,
             height=height,
@@ -40,8 +40,8 @@ class DashScopeClientProtocol(ContractClientProtocol):
             raw=body,
         )
 
-    def native_error_of(self, body: Any, http_status: int | None) -> NativeError | None:
+    def native_error_of(self, body: Any, http_status: int | None) -> plugin.NativeError | None:
         output = body.get("output") if isinstance(body, dict) else None
         if isinstance(output, dict) and output.get("code"):  # a failed task
-            return NativeError(http_status, str(output["code"]), str(output.get("message") or ""))
+            return plugin.NativeError(http_status, str(output["code"]), str(output.get("message") or ""))
         return super().native_error_of(body, http_status)

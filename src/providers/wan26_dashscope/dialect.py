@@ -14,23 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wan26core.plugin import (
-    Contract,
-    JobSnapshot,
-    MockRequest,
-    MockResponse,
-    NativeError,
-    Route,
-    Violation,
-    builtin_contract,
-    credential,
-    get_path,
-    is_json,
-    json_body,
-    request_id_of,
-    select_by_model,
-    wire_path,
-)
+from wan26core import plugin
 
 __all__ = ["DIALECT", "DashScopeDialect"]
 
@@ -56,7 +40,7 @@ class DashScopeDialect:
     trailing_slash = True
 
     def __init__(self, models: Sequence[str] = ("r2v", "r2v-flash", "i2v")) -> None:
-        self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}
+        self.contracts = {f"{self.provider}/{m}": plugin.builtin_contract(f"{self.provider}/{m}") for m in models}
         first = next(iter(self.contracts.values()))
         self._routes = first.transport["routes"]
         self._async_value = next(
@@ -69,66 +53,68 @@ class DashScopeDialect:
             self._words.setdefault(canonical, native)
 
     # --- routing and credentials ------------------------------------------------------------------
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[plugin.Route]:
         routes = self._routes
         # The result is the same GET as the status (the contract says so), so one route serves both.
         return [
-            Route(routes["submit"]["method"].upper(), routes["submit"]["path"], "submit"),
-            Route(routes["status"]["method"].upper(), routes["status"]["path"], "status"),
-            Route(routes["cancel"]["method"].upper(), routes["cancel"]["path"], "cancel"),
+            plugin.Route(routes["submit"]["method"].upper(), routes["submit"]["path"], "submit"),
+            plugin.Route(routes["status"]["method"].upper(), routes["status"]["path"], "status"),
+            plugin.Route(routes["cancel"]["method"].upper(), routes["cancel"]["path"], "cancel"),
         ]
 
-    def authenticate(self, request: MockRequest) -> MockResponse | None:
-        if credential(request, "Bearer") is not None:
+    def authenticate(self, request: plugin.MockRequest) -> plugin.MockResponse | None:
+        if plugin.credential(request, "Bearer") is not None:
             return None
         given = request.headers.get("authorization", "").strip()
         message = "No API-key provided." if not given else "Invalid API-key provided."
-        return self.error(request, self._native("InvalidApiKey", message) or NativeError(401, "InvalidApiKey", message))
+        return self.error(request, self._native("InvalidApiKey", message) or plugin.NativeError(401, "InvalidApiKey", message))
 
-    def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
+    def select(self, request: plugin.MockRequest, contracts: Mapping[str, plugin.Contract]) -> str | plugin.MockResponse:
         if request.headers.get(_ASYNC_HEADER, "").strip().lower() != self._async_value.lower():
             return self._error_from(request, "AccessDenied", "current user api does not support synchronous calls.", 403)
-        selected = select_by_model(request, contracts)
+        selected = plugin.select_by_model(request, contracts)
         if selected is not None:
             return selected
-        body = json_body(request)
-        if not is_json(body) or not isinstance(body, dict):
+        body = plugin.json_body(request)
+        if not plugin.is_json(body) or not isinstance(body, dict):
             message = "Required parameter(body) missing or invalid, please check the request parameters."
             return self._error_from(request, "InvalidParameter", message, 400)
         if body.get("model") is None:
             return self.error(
-                request, NativeError(400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.')
+                request, plugin.NativeError(400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.')
             )
         return self._error_from(request, "ModelNotFound", "Model can not be found.", 404)
 
-    def job_id(self, request: MockRequest) -> str | None:
+    def job_id(self, request: plugin.MockRequest) -> str | None:
         return request.params.get("task_id") or None
 
     # --- answers ----------------------------------------------------------------------------------
-    def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
-        body = json_body(request)
+    def invalid(
+        self, request: plugin.MockRequest, contract: plugin.Contract, violations: list[plugin.Violation]
+    ) -> plugin.MockResponse:
+        body = plugin.json_body(request)
         if isinstance(body, dict) and not isinstance(body.get("input"), dict):
-            native = self._native("BadRequest.EmptyInput") or NativeError(
+            native = self._native("BadRequest.EmptyInput") or plugin.NativeError(
                 400, "BadRequest.EmptyInput", "Required input parameter missing from request."
             )
             return self.error(request, native)
         chosen = next((v for v in violations if v.native is not None), None)
         if chosen is None or chosen.native is None:
             text = violations[0].message if violations else "invalid request"
-            return self.error(request, NativeError(400, "InvalidParameter", text))
+            return self.error(request, plugin.NativeError(400, "InvalidParameter", text))
         native = chosen.native
         # the documented texts keep a placeholder: "parameter(xxx)" names the wire parameter, "xxx" elsewhere the URL
-        parameter = chosen.field if chosen.rule.startswith("wire.") else wire_path(chosen, contract, body)
+        parameter = chosen.field if chosen.rule.startswith("wire.") else plugin.wire_path(chosen, contract, body)
         message = native.message.replace("(xxx)", f"({parameter})")
         if isinstance(chosen.value, str):  # a whole-word xxx: "The size is not match xxxxxx" keeps its own
             message = _PLACEHOLDER.sub(lambda _: str(chosen.value), message, count=1)
-        return self.error(request, NativeError(native.http_status or 400, native.code, message))
+        return self.error(request, plugin.NativeError(native.http_status or 400, native.code, message))
 
-    def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def submitted(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         output = {"task_id": job.id, "task_status": self._word(job.state)}
-        return MockResponse(200, {"request_id": request_id_of(request, job.id), "output": output})
+        return plugin.MockResponse(200, {"request_id": plugin.request_id_of(request, job.id), "output": output})
 
-    def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def status(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         output: dict[str, Any] = {
             "task_id": job.id,
             "task_status": self._word(job.state),
@@ -141,47 +127,47 @@ class DashScopeDialect:
         prompt = self._prompt(job)
         if prompt is not None:
             output["orig_prompt"] = prompt
-        body: dict[str, Any] = {"request_id": request_id_of(request, job.id, job.state, job.progress), "output": output}
+        body: dict[str, Any] = {"request_id": plugin.request_id_of(request, job.id, job.state, job.progress), "output": output}
         if job.state == "succeeded" and job.video is not None:
             output["video_url"] = job.video.url
             body["usage"] = self._usage(job)
         elif job.state == "failed":
-            native = job.error or NativeError(
+            native = job.error or plugin.NativeError(
                 None, "InternalError", "An internal error has occured, try again later or contact service support."
             )
             output["code"] = native.code
             output["message"] = native.message
-        return MockResponse(200, body)
+        return plugin.MockResponse(200, body)
 
-    def result(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def result(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         return self.status(request, job)
 
-    def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
+    def cancel(self, request: plugin.MockRequest, job: plugin.JobSnapshot, accepted: bool) -> plugin.MockResponse:
         if accepted:
-            return MockResponse(200, {"request_id": request_id_of(request, job.id)})
+            return plugin.MockResponse(200, {"request_id": plugin.request_id_of(request, job.id)})
         return self._unsupported(request)
 
-    def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
+    def not_found(self, request: plugin.MockRequest, job_id: str) -> plugin.MockResponse:
         if request.method.upper() == self._routes["cancel"]["method"].upper() and request.path.endswith("/cancel"):
             return self._unsupported(request)  # nothing PENDING to cancel
         output = {"task_id": job_id, "task_status": self._words.get("unknown", "UNKNOWN")}
-        return MockResponse(200, {"request_id": request_id_of(request, job_id), "output": output})
+        return plugin.MockResponse(200, {"request_id": plugin.request_id_of(request, job_id), "output": output})
 
-    def error(self, request: MockRequest, native: NativeError) -> MockResponse:
-        body = {"request_id": request_id_of(request), "code": native.code, "message": native.message}
-        return MockResponse(native.http_status or 500, body)
+    def error(self, request: plugin.MockRequest, native: plugin.NativeError) -> plugin.MockResponse:
+        body = {"request_id": plugin.request_id_of(request), "code": native.code, "message": native.message}
+        return plugin.MockResponse(native.http_status or 500, body)
 
     # --- helpers ----------------------------------------------------------------------------------
     def _word(self, state: str) -> str:
         return self._words.get(state, "UNKNOWN")
 
-    def _prompt(self, job: JobSnapshot) -> str | None:
+    def _prompt(self, job: plugin.JobSnapshot) -> str | None:
         contract = self.contracts.get(job.provider)
         path = contract.wire_fields["prompt"] if contract is not None else "input.prompt"
-        value = get_path(dict(job.wire), path)
+        value = plugin.get_path(dict(job.wire), path)
         return value if isinstance(value, str) else None
 
-    def _usage(self, job: JobSnapshot) -> dict[str, Any]:
+    def _usage(self, job: plugin.JobSnapshot) -> dict[str, Any]:
         """As in the contract examples; reference-video seconds are not known to the mock, so they count 0."""
         assert job.video is not None
         contract = self.contracts.get(job.provider)
@@ -197,23 +183,23 @@ class DashScopeDialect:
         usage.update({"input_video_duration": 0, "output_video_duration": output_seconds, "video_count": 1, "SR": sr})
         return usage
 
-    def _native(self, code: str, message: str | None = None) -> NativeError | None:
+    def _native(self, code: str, message: str | None = None) -> plugin.NativeError | None:
         entries = [e for e in self._catalogue if e["code"] == code and e["http_status"] is not None]
         entry = next((e for e in entries if message is None or e["message"] == message), entries[0] if entries else None)
-        return NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
+        return plugin.NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else None
 
-    def _error_from(self, request: MockRequest, code: str, message: str, status: int) -> MockResponse:
+    def _error_from(self, request: plugin.MockRequest, code: str, message: str, status: int) -> plugin.MockResponse:
         """The catalogue's entry for ``code`` with ``message`` (or the documented fallback given)."""
         entry = next((e for e in self._catalogue if e["code"] == code and e["message"] == message), None)
         native = (
-            NativeError(entry["http_status"], code, message)
+            plugin.NativeError(entry["http_status"], code, message)
             if entry and entry["http_status"]
-            else NativeError(status, code, message)
+            else plugin.NativeError(status, code, message)
         )
         return self.error(request, native)
 
-    def _unsupported(self, request: MockRequest) -> MockResponse:
-        native = self._native("UnsupportedOperation") or NativeError(
+    def _unsupported(self, request: plugin.MockRequest) -> plugin.MockResponse:
+        native = self._native("UnsupportedOperation") or plugin.NativeError(
             400, "UnsupportedOperation", "Failed to cancel the task, please confirm if the task is in PENDING status."
         )
         return self.error(request, native)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from wan26core.plugin import ContractProvider, Provider, builtin_contract, hookimpl
+from wan26core import plugin
 
 from .client import FalClientProtocol
 from .dialect import FalDialect
@@ -21,8 +21,8 @@ MODELS = ("r2v", "r2v-flash", "i2v")
 DIALECT = FalDialect([f"{PROVIDER}/{model}" for model in MODELS])
 
 
-@hookimpl
-def wan26_register_providers(register: Callable[[Provider], None]) -> None:
+@plugin.hookimpl
+def wan26_register_providers(register: Callable[[plugin.Provider], None]) -> None:
     for model in MODELS:
-        contract = builtin_contract(f"{PROVIDER}/{model}")
-        register(ContractProvider(contract, dialect=DIALECT, protocol=FalClientProtocol(contract)))
+        contract = plugin.builtin_contract(f"{PROVIDER}/{model}")
+        register(plugin.ContractProvider(contract, dialect=DIALECT, protocol=FalClientProtocol(contract)))

@@ -8,23 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from wan26core.plugin import (
-    ContractClientProtocol,
-    HttpCall,
-    HttpReply,
-    JobRef,
-    JobState,
-    JobStatus,
-    MalformedResponseError,
-    NativeError,
-    VideoResult,
-    error_for,
-)
-
-if TYPE_CHECKING:
-    from wan26core.plugin import RetryPolicy
+from wan26core import plugin
 
 __all__ = ["FalClientProtocol"]
 
@@ -33,7 +19,7 @@ REST_URL = "https://rest.fal.ai"
 _CANCELLED_TYPES = {"client_cancelled", "request_cancelled"}
 
 
-class FalClientProtocol(ContractClientProtocol):
+class FalClientProtocol(plugin.ContractClientProtocol):
     """fal: status/result/cancel URLs come from the submit answer; a failure is a COMPLETED status with an error."""
 
     def job_id_of(self, body: Any) -> Any:
@@ -46,22 +32,22 @@ class FalClientProtocol(ContractClientProtocol):
             urls["stream"] = urls["status"] + "/stream"
         return urls
 
-    def status_call(self, ref: JobRef, *, key: str, base_url: str) -> HttpCall:
+    def status_call(self, ref: plugin.JobRef, *, key: str, base_url: str) -> plugin.HttpCall:
         call = super().status_call(ref, key=key, base_url=base_url)
-        return HttpCall(call.method, _with_query(call.url, "logs=1"), call.headers)
+        return plugin.HttpCall(call.method, _with_query(call.url, "logs=1"), call.headers)
 
-    def stream_call(self, ref: JobRef, *, key: str, base_url: str) -> HttpCall | None:
+    def stream_call(self, ref: plugin.JobRef, *, key: str, base_url: str) -> plugin.HttpCall | None:
         url = ref.urls.get("stream") or self.route_url("stream", base_url, request_id=ref.job_id)
-        return HttpCall("GET", _with_query(url, "logs=1"), {**self.auth_headers(key), "Accept": "text/event-stream"})
+        return plugin.HttpCall("GET", _with_query(url, "logs=1"), {**self.auth_headers(key), "Accept": "text/event-stream"})
 
-    def status_from_body(self, body: Any, ref: JobRef) -> JobStatus:
+    def status_from_body(self, body: Any, ref: plugin.JobRef) -> plugin.JobStatus:
         status = super().status_from_body(body, ref)
         if status.native == "COMPLETED" and isinstance(body, dict) and body.get("error"):
             error_type = str(body.get("error_type") or "")
-            native = NativeError(None, error_type or "error", str(body["error"]))
-            state: JobState = "cancelled" if error_type in _CANCELLED_TYPES else "failed"
-            error = error_for(self.contract, native, job_id=ref.job_id, generation=True)
-            return JobStatus(state, status.native, None, status.progress, status.logs, error, None, body)
+            native = plugin.NativeError(None, error_type or "error", str(body["error"]))
+            state: plugin.JobState = "cancelled" if error_type in _CANCELLED_TYPES else "failed"
+            error = plugin.error_for(self.contract, native, job_id=ref.job_id, generation=True)
+            return plugin.JobStatus(state, status.native, None, status.progress, status.logs, error, None, body)
         return status
 
     def logs_of(self, body: Any) -> tuple[str, ...]:
@@ -70,11 +56,11 @@ class FalClientProtocol(ContractClientProtocol):
             return ()
         return tuple(str(item.get("message", "")) for item in logs if isinstance(item, dict))
 
-    def video_of(self, body: Any) -> VideoResult | None:
+    def video_of(self, body: Any) -> plugin.VideoResult | None:
         video = body.get("video") if isinstance(body, dict) else None
         if not isinstance(video, dict) or not isinstance(video.get("url"), str):
             return None
-        return VideoResult(
+        return plugin.VideoResult(
             url=video["url"],
             content_type=video.get("content_type"),
             file_size=_int(video.get("file_size")),
@@ -87,7 +73,7 @@ class FalClientProtocol(ContractClientProtocol):
             raw=body,
         )
 
-    def parse_result(self, reply: HttpReply, ref: JobRef) -> VideoResult:
+    def parse_result(self, reply: plugin.HttpReply, ref: plugin.JobRef) -> plugin.VideoResult:
         if not reply.ok:
             if reply.status in (404, 401, 403, 429) or (reply.status >= 500 and not reply.headers.get("x-fal-error-type")):
                 raise self.error_from(reply, job_id=ref.job_id)
@@ -95,27 +81,26 @@ class FalClientProtocol(ContractClientProtocol):
         return super().parse_result(reply, ref)
 
     def upload_op(
-        self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str, policy: RetryPolicy
+        self, data: bytes, content_type: str, file_name: str, *, key: str, base_url: str, policy: plugin.RetryPolicy
     ) -> Generator[Any, Any, str]:
         """fal's CDN upload, as fal-client does it: a short-lived token from the REST host, then the bytes.
 
         The REST host is ``WAN26_FAL_REST_URL``, else the queue base URL when it was redirected (the
         mock serves both), else ``https://rest.fal.ai``.
         """
-        from wan26core.plugin import send_op  # the HTTP runtime, only when a file is uploaded
 
         rest = os.environ.get("WAN26_FAL_REST_URL") or (base_url if base_url != self.contract.transport["base_url"] else REST_URL)
-        token_call = HttpCall(
+        token_call = plugin.HttpCall(
             "POST",
             rest.rstrip("/") + "/storage/auth/token?storage_type=fal-cdn-v3",
             {**self.auth_headers(key), "Accept": "application/json"},
             json={},
         )
-        reply = yield from send_op(token_call, policy)
+        reply = yield from plugin.send_op(token_call, policy)
         token = self._success_body(reply)
         if not isinstance(token, dict) or not all(isinstance(token.get(k), str) for k in ("token", "token_type", "base_url")):
-            raise MalformedResponseError("fal's storage token answer lacks token, token_type or base_url")
-        upload = HttpCall(
+            raise plugin.MalformedResponseError("fal's storage token answer lacks token, token_type or base_url")
+        upload = plugin.HttpCall(
             "POST",
             token["base_url"].rstrip("/") + "/files/upload",
             {
@@ -126,11 +111,11 @@ class FalClientProtocol(ContractClientProtocol):
             content=data,
             idempotent=False,
         )
-        reply = yield from send_op(upload, policy)
+        reply = yield from plugin.send_op(upload, policy)
         body = self._success_body(reply)
         url = body.get("access_url") if isinstance(body, dict) else None
         if not isinstance(url, str):
-            raise MalformedResponseError("fal's upload answer has no access_url")
+            raise plugin.MalformedResponseError("fal's upload answer has no access_url")
         return url
 
     def verify_webhook(
@@ -141,7 +126,7 @@ class FalClientProtocol(ContractClientProtocol):
 
         return verify_webhook(headers, body, jwks, tolerance_s=tolerance_s, now=now)
 
-    def native_error_of(self, body: Any, http_status: int | None) -> NativeError | None:
+    def native_error_of(self, body: Any, http_status: int | None) -> plugin.NativeError | None:
         if not isinstance(body, dict):
             return None
         detail = body.get("detail")
@@ -149,13 +134,13 @@ class FalClientProtocol(ContractClientProtocol):
             first = detail[0]
             where = ".".join(str(p) for p in first.get("loc", []) if p != "body")
             message = str(first.get("msg", ""))
-            return NativeError(
+            return plugin.NativeError(
                 http_status, str(first.get("type", "validation_error")), f"{where}: {message}" if where else message
             )
         if isinstance(detail, str):
-            return NativeError(http_status, str(body.get("error_type") or http_status), detail)
+            return plugin.NativeError(http_status, str(body.get("error_type") or http_status), detail)
         if isinstance(body.get("status"), str) and http_status is not None and http_status >= 400:
-            return NativeError(http_status, body["status"], body["status"].replace("_", " ").lower())
+            return plugin.NativeError(http_status, body["status"], body["status"].replace("_", " ").lower())
         return super().native_error_of(body, http_status)
 
 

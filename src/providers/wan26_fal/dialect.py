@@ -33,21 +33,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from wan26core.plugin import (
-    Contract,
-    JobSnapshot,
-    MockRequest,
-    MockResponse,
-    NativeError,
-    Route,
-    StreamEvent,
-    Violation,
-    builtin_contract,
-    credential,
-    json_body,
-    select_by_path,
-    wire_location,
-)
+from wan26core import plugin
 
 from .webhooks import FalWebhookSigner
 
@@ -57,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["CANCELLED", "FalDialect"]
 
 #: what a cancelled request reports (fal's RequestCancelledException and its request-error type)
-CANCELLED = NativeError(499, "client_cancelled", "Request cancelled by the client.")
+CANCELLED = plugin.NativeError(499, "client_cancelled", "Request cancelled by the client.")
 _STILL_RUNNING = "Request is still in progress"
 _REQUEST_ID_HEADER = "x-fal-request-id"
 _EVENT_STREAM = "text/event-stream; charset=utf-8"
@@ -77,7 +63,7 @@ class FalDialect:
     #: fal-client speaks only https, so the pytest plugin serves the mock over TLS when it is installed
     https_only_clients = ("fal_client",)
 
-    def __init__(self, contracts: Sequence[str | Contract]) -> None:
+    def __init__(self, contracts: Sequence[str | plugin.Contract]) -> None:
         """``contracts``: the models served, as contracts or built-in contract ids (``fal/r2v-flash``), loaded lazily."""
         self._specs = tuple(contracts)
 
@@ -85,13 +71,13 @@ class FalDialect:
         return f"<FalDialect {', '.join(self.contracts)}>"
 
     @cached_property
-    def contracts(self) -> dict[str, Contract]:
-        loaded = [c if isinstance(c, Contract) else builtin_contract(c) for c in self._specs]
+    def contracts(self) -> dict[str, plugin.Contract]:
+        loaded = [c if isinstance(c, plugin.Contract) else plugin.builtin_contract(c) for c in self._specs]
         return {c.id: c for c in loaded}
 
     # --- routing ----------------------------------------------------------------------------------
-    def routes(self) -> list[Route]:
-        routes: list[Route] = []
+    def routes(self) -> list[plugin.Route]:
+        routes: list[plugin.Route] = []
         seen: set[tuple[str, str]] = set()
         for contract in self.contracts.values():
             table = contract.transport["routes"]
@@ -102,24 +88,30 @@ class FalDialect:
                 key = (spec["method"].upper(), spec["path"])
                 if key not in seen:
                     seen.add(key)
-                    routes.append(Route(key[0], key[1], action))
+                    routes.append(plugin.Route(key[0], key[1], action))
         return routes
 
-    def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
-        return select_by_path(request, contracts) or MockResponse(404, {"detail": f"Application not found: {request.path}"})
+    def select(self, request: plugin.MockRequest, contracts: Mapping[str, plugin.Contract]) -> str | plugin.MockResponse:
+        return plugin.select_by_path(request, contracts) or plugin.MockResponse(
+            404, {"detail": f"Application not found: {request.path}"}
+        )
 
-    def job_id(self, request: MockRequest) -> str | None:
+    def job_id(self, request: plugin.MockRequest) -> str | None:
         return request.params.get("request_id")
 
     # --- credentials and refusals -----------------------------------------------------------------
-    def authenticate(self, request: MockRequest) -> MockResponse | None:
-        if credential(request, "Key") is not None:
+    def authenticate(self, request: plugin.MockRequest) -> plugin.MockResponse | None:
+        if plugin.credential(request, "Key") is not None:
             return None
-        native = self._catalogued("authentication") or NativeError(401, "unauthorized", "No user found for Key ID and Secret")
+        native = self._catalogued("authentication") or plugin.NativeError(
+            401, "unauthorized", "No user found for Key ID and Secret"
+        )
         return self.error(request, native)
 
-    def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
-        body = json_body(request)
+    def invalid(
+        self, request: plugin.MockRequest, contract: plugin.Contract, violations: list[plugin.Violation]
+    ) -> plugin.MockResponse:
+        body = plugin.json_body(request)
         detail: list[dict[str, Any]] = []
         status = 422
         for violation in violations:
@@ -136,7 +128,7 @@ class FalDialect:
                     item["ctx"] = violation.limit
             else:
                 item = {
-                    "loc": ["body", *wire_location(violation, contract, body)],
+                    "loc": ["body", *plugin.wire_location(violation, contract, body)],
                     "msg": _pydantic_message(native, violation),
                     "type": native.code,
                 }
@@ -149,52 +141,52 @@ class FalDialect:
             detail = [{"loc": ["body"], "msg": v.message, "type": "value_error"} for v in violations[:1]] or [
                 {"loc": ["body"], "msg": "Invalid request", "type": "value_error"}
             ]
-        return MockResponse(status, {"detail": detail})
+        return plugin.MockResponse(status, {"detail": detail})
 
-    def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
-        native = self._catalogued("not_found") or NativeError(404, "NOT_FOUND", "Request not found")
+    def not_found(self, request: plugin.MockRequest, job_id: str) -> plugin.MockResponse:
+        native = self._catalogued("not_found") or plugin.NativeError(404, "NOT_FOUND", "Request not found")
         if request.method.upper() == "PUT":  # the cancel route answers with a status word
-            return MockResponse(native.http_status or 404, {"status": native.code})
-        return MockResponse(native.http_status or 404, {"detail": native.message})
+            return plugin.MockResponse(native.http_status or 404, {"status": native.code})
+        return plugin.MockResponse(native.http_status or 404, {"detail": native.message})
 
-    def error(self, request: MockRequest, native: NativeError) -> MockResponse:
+    def error(self, request: plugin.MockRequest, native: plugin.NativeError) -> plugin.MockResponse:
         body, headers = self._error_body(native)
-        return MockResponse(native.http_status or 500, body, headers)
+        return plugin.MockResponse(native.http_status or 500, body, headers)
 
     # --- jobs -------------------------------------------------------------------------------------
-    def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def submitted(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         body: dict[str, Any] = {**self._urls(request, job), "status": "IN_QUEUE", "queue_position": job.queue_position}
         if request.query.get("fal_webhook"):  # fal docs (Webhooks): the answer then names the gateway request too
             body["gateway_request_id"] = job.id
-        return MockResponse(200, body, {_REQUEST_ID_HEADER: job.id})
+        return plugin.MockResponse(200, body, {_REQUEST_ID_HEADER: job.id})
 
-    def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def status(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         with_logs = request.query.get("logs", "").strip().lower() in ("1", "true")
         body: dict[str, Any] = {"status": _word(job), **self._urls(request, job)}
         if job.state == "queued":
             body["queue_position"] = job.queue_position
             if with_logs:
                 body["logs"] = []
-            return MockResponse(202, body, {_REQUEST_ID_HEADER: job.id})
+            return plugin.MockResponse(202, body, {_REQUEST_ID_HEADER: job.id})
         body["logs"] = _logs(job) if with_logs else []  # fal-client reads data["logs"] unconditionally
         if job.state == "running":
-            return MockResponse(202, body, {_REQUEST_ID_HEADER: job.id})
+            return plugin.MockResponse(202, body, {_REQUEST_ID_HEADER: job.id})
         if job.started_at is not None and job.finished_at is not None:
             body["metrics"] = {"inference_time": round(max(0.0, job.finished_at - job.started_at), 3)}
         failure = _failure(job)
         if failure is not None:
             body["error"] = failure.message
             body["error_type"] = failure.code
-        return MockResponse(200, body, {_REQUEST_ID_HEADER: job.id})
+        return plugin.MockResponse(200, body, {_REQUEST_ID_HEADER: job.id})
 
-    def result(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def result(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         if job.state in ("queued", "running"):
-            return MockResponse(400, {"detail": _STILL_RUNNING}, {_REQUEST_ID_HEADER: job.id})
+            return plugin.MockResponse(400, {"detail": _STILL_RUNNING}, {_REQUEST_ID_HEADER: job.id})
         failure = _failure(job)
         if failure is not None or job.video is None:
-            native = failure or NativeError(500, "internal_server_error", "Internal server error")
+            native = failure or plugin.NativeError(500, "internal_server_error", "Internal server error")
             body, headers = self._error_body(native, self.contracts.get(job.provider))
-            return MockResponse(native.http_status or 500, body, {**headers, _REQUEST_ID_HEADER: job.id})
+            return plugin.MockResponse(native.http_status or 500, body, {**headers, _REQUEST_ID_HEADER: job.id})
         video = job.video
         output = {
             "video": {
@@ -211,22 +203,24 @@ class FalDialect:
             "seed": job.seed,
             "actual_prompt": self._prompt(job),
         }
-        return MockResponse(200, output, {_REQUEST_ID_HEADER: job.id})
+        return plugin.MockResponse(200, output, {_REQUEST_ID_HEADER: job.id})
 
-    def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
+    def cancel(self, request: plugin.MockRequest, job: plugin.JobSnapshot, accepted: bool) -> plugin.MockResponse:
         if accepted:
-            return MockResponse(202, {"status": "CANCELLATION_REQUESTED"}, {_REQUEST_ID_HEADER: job.id})
+            return plugin.MockResponse(202, {"status": "CANCELLATION_REQUESTED"}, {_REQUEST_ID_HEADER: job.id})
         contract = self.contracts.get(job.provider)
         entry = contract.error("ALREADY_COMPLETED") if contract else None
         status = entry["http_status"] if entry else 400
-        return MockResponse(status, {"status": "ALREADY_COMPLETED"}, {_REQUEST_ID_HEADER: job.id})
+        return plugin.MockResponse(status, {"status": "ALREADY_COMPLETED"}, {_REQUEST_ID_HEADER: job.id})
 
     # --- status stream and webhooks ----------------------------------------------------------------
-    def stream_open(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def stream_open(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         headers = {"content-type": _EVENT_STREAM, "cache-control": "no-cache", _REQUEST_ID_HEADER: job.id}
-        return MockResponse(200, None, headers)
+        return plugin.MockResponse(200, None, headers)
 
-    def stream_event(self, request: MockRequest, job: JobSnapshot, previous: JobSnapshot | None = None) -> StreamEvent:
+    def stream_event(
+        self, request: plugin.MockRequest, job: plugin.JobSnapshot, previous: plugin.JobSnapshot | None = None
+    ) -> plugin.StreamEvent:
         """The status body, with only the log lines written since ``previous`` (the last event sent): fal's
         ``@fal-ai/client`` appends each event's ``logs`` to those it has ("accumulate logs to match previous
         polling behavior", libs/client/src/queue.ts ``subscribeToStatus``), so a line sent twice shows twice.
@@ -238,11 +232,11 @@ class FalDialect:
                 body = {**body, "logs": logs[len(previous.logs) :]}
             unchanged = _word(job) == _word(previous) and job.queue_position == previous.queue_position
             if unchanged and not body.get("logs"):
-                return StreamEvent(b"")
+                return plugin.StreamEvent(b"")
         data = json.dumps(body, separators=(",", ":")).encode()
-        return StreamEvent(b"data: " + data + b"\n\n", final=body["status"] == "COMPLETED")
+        return plugin.StreamEvent(b"data: " + data + b"\n\n", final=body["status"] == "COMPLETED")
 
-    def stream_keepalive(self, request: MockRequest) -> bytes:
+    def stream_keepalive(self, request: plugin.MockRequest) -> bytes:
         return _KEEPALIVE
 
     def upload_storage(self, *, cap_bytes: int) -> FalStorage:
@@ -253,7 +247,7 @@ class FalDialect:
     def webhook_signer(self) -> FalWebhookSigner:
         return FalWebhookSigner()
 
-    def webhook(self, request: MockRequest, job: JobSnapshot, result: MockResponse) -> dict[str, Any]:
+    def webhook(self, request: plugin.MockRequest, job: plugin.JobSnapshot, result: plugin.MockResponse) -> dict[str, Any]:
         body: dict[str, Any] = {"request_id": job.id, "gateway_request_id": job.id}
         if 200 <= result.status < 300:
             body.update(status="OK", payload=result.body)
@@ -262,7 +256,7 @@ class FalDialect:
         return body
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _urls(self, request: MockRequest, job: JobSnapshot) -> dict[str, str]:
+    def _urls(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> dict[str, str]:
         contract = self.contracts.get(job.provider) or next(iter(self.contracts.values()))
         table = contract.transport["routes"]
 
@@ -277,7 +271,7 @@ class FalDialect:
             "cancel_url": url("cancel"),
         }
 
-    def _prompt(self, job: JobSnapshot) -> str:
+    def _prompt(self, job: plugin.JobSnapshot) -> str:
         """The prompt as sent (fal's tokens such as ``Character1`` included), else the canonical one."""
         contract = self.contracts.get(job.provider)
         field = contract.wire_fields.get("prompt", "prompt") if contract else "prompt"
@@ -286,21 +280,21 @@ class FalDialect:
             node = node.get(part) if isinstance(node, Mapping) else None
         return str(node) if isinstance(node, str) else job.request.prompt
 
-    def _catalogued(self, kind: str) -> NativeError | None:
+    def _catalogued(self, kind: str) -> plugin.NativeError | None:
         for contract in self.contracts.values():
             for entry in contract.data["errors"]:
                 if entry["kind"] == kind:
-                    return NativeError(entry["http_status"], entry["code"], entry["message"])
+                    return plugin.NativeError(entry["http_status"], entry["code"], entry["message"])
         return None
 
-    def _entry(self, code: str, contract: Contract | None = None) -> dict[str, Any] | None:
+    def _entry(self, code: str, contract: plugin.Contract | None = None) -> dict[str, Any] | None:
         for candidate in [contract] if contract else list(self.contracts.values()):
             entry = candidate.error(code)
             if entry is not None:
                 return entry
         return None
 
-    def _error_body(self, native: NativeError, contract: Contract | None = None) -> tuple[Any, dict[str, str]]:
+    def _error_body(self, native: plugin.NativeError, contract: plugin.Contract | None = None) -> tuple[Any, dict[str, str]]:
         """A native error in the catalogue's shape: model error (detail list), request error or plain detail."""
         entry = self._entry(native.code, contract) or (self._entry(native.code) if contract else None)
         template = entry.get("body") if entry else None
@@ -319,19 +313,19 @@ class FalDialect:
         return {"detail": native.message}, {}
 
 
-def _word(job: JobSnapshot) -> str:
+def _word(job: plugin.JobSnapshot) -> str:
     return {"queued": "IN_QUEUE", "running": "IN_PROGRESS"}.get(job.state, "COMPLETED")
 
 
-def _failure(job: JobSnapshot) -> NativeError | None:
+def _failure(job: plugin.JobSnapshot) -> plugin.NativeError | None:
     if job.state == "cancelled":
         return CANCELLED
     if job.state == "failed":
-        return job.error or NativeError(500, "internal_server_error", "Internal server error")
+        return job.error or plugin.NativeError(500, "internal_server_error", "Internal server error")
     return None
 
 
-def _logs(job: JobSnapshot) -> list[dict[str, str]]:
+def _logs(job: plugin.JobSnapshot) -> list[dict[str, str]]:
     """Each line with the time it was written (the engine's ``log_times``; else when the run started)."""
     at = job.started_at if job.started_at is not None else job.created_at
     times = job.log_times
@@ -345,7 +339,7 @@ def _stamp(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
 
 
-def _pydantic_message(native: NativeError, violation: Violation) -> str:
+def _pydantic_message(native: plugin.NativeError, violation: plugin.Violation) -> str:
     """The native message as pydantic v2 words it (``…, not 4`` for lists, ``Value error, …``)."""
     message = native.message
     if native.code in ("too_long", "too_short") and isinstance(violation.value, int) and not isinstance(violation.value, bool):
@@ -355,7 +349,7 @@ def _pydantic_message(native: NativeError, violation: Violation) -> str:
     return message
 
 
-def _template_item(contract: Contract, code: str) -> dict[str, Any]:
+def _template_item(contract: plugin.Contract, code: str) -> dict[str, Any]:
     entry = contract.error(code)
     detail = entry.get("body", {}).get("detail") if entry else None
     return dict(detail[0]) if isinstance(detail, list) and detail and isinstance(detail[0], dict) else {}

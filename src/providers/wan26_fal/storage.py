@@ -36,7 +36,7 @@ from typing import Any
 
 import anyio
 
-from wan26core.plugin import MockRequest, MockResponse, MockStream, credential, file_chunks, is_json, json_body
+from wan26core import plugin
 
 __all__ = ["TOKEN_PATH", "FalStorage"]
 
@@ -97,7 +97,9 @@ class FalStorage:
             for child in self._directory.iterdir():
                 shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
 
-    async def handle(self, request: MockRequest, authenticate: Callable[[MockRequest], MockResponse | None]) -> MockResponse:
+    async def handle(
+        self, request: plugin.MockRequest, authenticate: Callable[[plugin.MockRequest], plugin.MockResponse | None]
+    ) -> plugin.MockResponse:
         """Answer a storage request; ``authenticate`` is the provider's key check (its own 401)."""
         method, path = request.method.upper(), request.path.rstrip("/") or "/"
         if method == "POST" and path in (TOKEN_PATH, "/storage/upload/initiate", "/storage/upload/initiate-multipart"):
@@ -109,7 +111,7 @@ class FalStorage:
             return self._initiate(request, multipart=path.endswith("-multipart"))
         if method == "POST" and path in ("/files/upload", "/files/upload/multipart"):
             if not self._token_ok(request):
-                return MockResponse(401, {"detail": "Invalid or expired upload token"})
+                return plugin.MockResponse(401, {"detail": "Invalid or expired upload token"})
             if path == "/files/upload":
                 return await self._upload(request)
             return self._start_multipart(request)
@@ -122,24 +124,24 @@ class FalStorage:
                 return await self._put_object(request, f"{found['folder']}/{found['name']}")
             if method in ("GET", "HEAD"):
                 return self._download(method, f"{found['folder']}/{found['name']}")
-        return MockResponse(404, {"detail": f"no storage route {method} {request.path}"})
+        return plugin.MockResponse(404, {"detail": f"no storage route {method} {request.path}"})
 
     # --- tokens and uploads -----------------------------------------------------------------------
-    def _token(self, request: MockRequest) -> MockResponse:
+    def _token(self, request: plugin.MockRequest) -> plugin.MockResponse:
         token = secrets.token_urlsafe(24)
         expires = datetime.now(timezone.utc) + timedelta(seconds=TOKEN_TTL_S)
         with self._lock:
             self._tokens[token] = expires.timestamp()
         body = {"token": token, "token_type": "Bearer", "base_url": request.base_url, "expires_at": expires.isoformat()}
-        return MockResponse(200, body)
+        return plugin.MockResponse(200, body)
 
-    def _token_ok(self, request: MockRequest) -> bool:
-        token = credential(request, "Bearer")
+    def _token_ok(self, request: plugin.MockRequest) -> bool:
+        token = plugin.credential(request, "Bearer")
         with self._lock:
             expiry = self._tokens.get(token or "")
         return expiry is not None and expiry > datetime.now(timezone.utc).timestamp()
 
-    def _new_object(self, request: MockRequest, file_name: str | None, content_type: str | None) -> _Object:
+    def _new_object(self, request: plugin.MockRequest, file_name: str | None, content_type: str | None) -> _Object:
         folder = secrets.token_hex(8)
         name = _UNSAFE.sub("_", Path(file_name or "").name).strip("._") or "upload.bin"
         if len(name.encode("utf-8", "surrogatepass")) > _MAX_NAME_BYTES:  # a file system takes 255 bytes at most
@@ -151,47 +153,47 @@ class FalStorage:
             self._objects[key] = obj
         return obj
 
-    def _url(self, request: MockRequest, obj: _Object) -> str:
+    def _url(self, request: plugin.MockRequest, obj: _Object) -> str:
         return f"{request.base_url}/files/{obj.key}"
 
-    def _initiate(self, request: MockRequest, *, multipart: bool) -> MockResponse:
-        body = json_body(request) if request.body else {}
-        if not is_json(body) or not isinstance(body, dict):
+    def _initiate(self, request: plugin.MockRequest, *, multipart: bool) -> plugin.MockResponse:
+        body = plugin.json_body(request) if request.body else {}
+        if not plugin.is_json(body) or not isinstance(body, dict):
             detail = [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
-            return MockResponse(422, {"detail": detail})
+            return plugin.MockResponse(422, {"detail": detail})
         file_name, content_type = body.get("file_name"), body.get("content_type")
         obj = self._new_object(request, file_name if isinstance(file_name, str) else None, _text(content_type))
         url = self._url(request, obj)
         if not multipart:
-            return MockResponse(200, {"upload_url": url, "file_url": url})
+            return plugin.MockResponse(200, {"upload_url": url, "file_url": url})
         obj.upload_id = secrets.token_hex(12)
-        return MockResponse(200, {"upload_url": f"{url}/multipart/{obj.upload_id}", "file_url": url})
+        return plugin.MockResponse(200, {"upload_url": f"{url}/multipart/{obj.upload_id}", "file_url": url})
 
-    async def _upload(self, request: MockRequest) -> MockResponse:
+    async def _upload(self, request: plugin.MockRequest) -> plugin.MockResponse:
         obj = self._new_object(request, request.headers.get("x-fal-file-name"), request.headers.get("content-type"))
         refused = await self._write(obj, request.body)
-        return refused or MockResponse(200, {"access_url": self._url(request, obj)})
+        return refused or plugin.MockResponse(200, {"access_url": self._url(request, obj)})
 
-    def _start_multipart(self, request: MockRequest) -> MockResponse:
+    def _start_multipart(self, request: plugin.MockRequest) -> plugin.MockResponse:
         obj = self._new_object(request, request.headers.get("x-fal-file-name"), request.headers.get("content-type"))
         obj.upload_id = secrets.token_hex(12)
-        return MockResponse(200, {"access_url": self._url(request, obj), "uploadId": obj.upload_id})
+        return plugin.MockResponse(200, {"access_url": self._url(request, obj), "uploadId": obj.upload_id})
 
-    async def _put_object(self, request: MockRequest, key: str) -> MockResponse:
+    async def _put_object(self, request: plugin.MockRequest, key: str) -> plugin.MockResponse:
         obj = self._objects.get(key)
         if obj is None or obj.complete or obj.upload_id is not None:
-            return MockResponse(404, {"detail": "No upload was initiated for this URL"})
+            return plugin.MockResponse(404, {"detail": "No upload was initiated for this URL"})
         if request.headers.get("content-type"):
             obj.content_type = request.headers["content-type"]
-        return await self._write(obj, request.body) or MockResponse(200, b"", {"content-length": "0"})
+        return await self._write(obj, request.body) or plugin.MockResponse(200, b"", {"content-length": "0"})
 
-    async def _put_part(self, request: MockRequest, found: dict[str, str]) -> MockResponse:
+    async def _put_part(self, request: plugin.MockRequest, found: dict[str, str]) -> plugin.MockResponse:
         obj = self._objects.get(f"{found['folder']}/{found['name']}")
         number = int(found["part"])
         if obj is None or obj.upload_id != found["upload"]:
-            return MockResponse(404, {"detail": "No such multipart upload"})
+            return plugin.MockResponse(404, {"detail": "No such multipart upload"})
         if not 1 <= number <= 10_000:
-            return MockResponse(400, {"detail": "part numbers run from 1 to 10000"})
+            return plugin.MockResponse(400, {"detail": "part numbers run from 1 to 10000"})
         if self.used_bytes() + len(request.body) > self.cap_bytes:
             return _too_large(self.cap_bytes)
         part = obj.path.parent / f".{obj.upload_id}.{number}"
@@ -199,28 +201,28 @@ class FalStorage:
         etag = f'"{hashlib.md5(request.body).hexdigest()}"'  # an ETag, not a security measure
         obj.parts[number] = etag
         obj.size += len(request.body)  # counted against the cap until the parts are joined
-        return MockResponse(200, {"partNumber": number, "etag": etag}, {"etag": etag})
+        return plugin.MockResponse(200, {"partNumber": number, "etag": etag}, {"etag": etag})
 
-    async def _complete(self, request: MockRequest, found: dict[str, str]) -> MockResponse:
+    async def _complete(self, request: plugin.MockRequest, found: dict[str, str]) -> plugin.MockResponse:
         obj = self._objects.get(f"{found['folder']}/{found['name']}")
         if obj is None or obj.upload_id != found["upload"]:
-            return MockResponse(404, {"detail": "No such multipart upload"})
-        body = json_body(request)
+            return plugin.MockResponse(404, {"detail": "No such multipart upload"})
+        body = plugin.json_body(request)
         listed = body.get("parts") if isinstance(body, dict) else None
         if not isinstance(listed, list) or not listed:
-            return MockResponse(400, {"detail": "parts: a non-empty list of {partNumber, etag} is required"})
+            return plugin.MockResponse(400, {"detail": "parts: a non-empty list of {partNumber, etag} is required"})
         order: list[int] = []
         for item in listed:
             number = item.get("partNumber") if isinstance(item, dict) else None
             if not isinstance(number, int) or obj.parts.get(number) != item.get("etag"):
-                return MockResponse(400, {"detail": f"part {number!r}: unknown part or wrong etag"})
+                return plugin.MockResponse(400, {"detail": f"part {number!r}: unknown part or wrong etag"})
             order.append(number)
         sources = [obj.path.parent / f".{obj.upload_id}.{n}" for n in sorted(order)]
         obj.size = await anyio.to_thread.run_sync(_concatenate, sources, obj.path)
         obj.upload_id, obj.parts, obj.complete = None, {}, True
-        return MockResponse(200, {"access_url": self._url(request, obj)})
+        return plugin.MockResponse(200, {"access_url": self._url(request, obj)})
 
-    async def _write(self, obj: _Object, data: bytes) -> MockResponse | None:
+    async def _write(self, obj: _Object, data: bytes) -> plugin.MockResponse | None:
         if self.used_bytes() + len(data) > self.cap_bytes:
             with self._lock:
                 self._objects.pop(obj.key, None)
@@ -229,22 +231,22 @@ class FalStorage:
         obj.size, obj.complete = len(data), True
         return None
 
-    def _download(self, method: str, key: str) -> MockResponse:
+    def _download(self, method: str, key: str) -> plugin.MockResponse:
         obj = self._objects.get(key)
         if obj is None or not obj.complete or not obj.path.is_file():
-            return MockResponse(404, {"detail": "File not found"})
+            return plugin.MockResponse(404, {"detail": "File not found"})
         headers = {"content-type": obj.content_type, "content-length": str(obj.size)}
         if method == "HEAD":
-            return MockResponse(200, b"", headers)
-        return MockStream(200, file_chunks(obj.path), headers)
+            return plugin.MockResponse(200, b"", headers)
+        return plugin.MockStream(200, plugin.file_chunks(obj.path), headers)
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _too_large(cap: int) -> MockResponse:
-    return MockResponse(413, {"detail": f"the mock keeps at most {cap} bytes of uploads"})
+def _too_large(cap: int) -> plugin.MockResponse:
+    return plugin.MockResponse(413, {"detail": f"the mock keeps at most {cap} bytes of uploads"})
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from wan26core.plugin import MissingExtraError, WebhookVerificationError
+from wan26core import plugin
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -85,27 +85,27 @@ def verify_webhook(
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     except ImportError:
-        raise MissingExtraError("verifying webhooks needs the [webhooks] extra: pip install 'wan26[webhooks]'") from None
+        raise plugin.MissingExtraError("verifying webhooks needs the [webhooks] extra: pip install 'wan26[webhooks]'") from None
     lower = {k.lower(): v for k, v in headers.items()}
     missing = [h.lower() for h in HEADERS if not lower.get(h.lower())]
     if missing:
-        raise WebhookVerificationError(f"missing webhook header(s): {', '.join(missing)}")
+        raise plugin.WebhookVerificationError(f"missing webhook header(s): {', '.join(missing)}")
     request_id, user_id, timestamp, signature = (lower[h.lower()] for h in HEADERS)
     try:
         sent = float(timestamp)
     except ValueError:
-        raise WebhookVerificationError(f"X-Fal-Webhook-Timestamp is not a number: {timestamp!r}") from None
+        raise plugin.WebhookVerificationError(f"X-Fal-Webhook-Timestamp is not a number: {timestamp!r}") from None
     current = time.time() if now is None else now
     if abs(current - sent) > tolerance_s:
-        raise WebhookVerificationError(f"webhook timestamp is {current - sent:+.0f} s off (tolerance {tolerance_s:g} s)")
+        raise plugin.WebhookVerificationError(f"webhook timestamp is {current - sent:+.0f} s off (tolerance {tolerance_s:g} s)")
     try:
         signature_bytes = bytes.fromhex(signature)
     except ValueError:
-        raise WebhookVerificationError("X-Fal-Webhook-Signature is not hex") from None
+        raise plugin.WebhookVerificationError("X-Fal-Webhook-Signature is not hex") from None
     message = signed_message(request_id, user_id, timestamp, body)
     keys = [k for k in jwks.get("keys", []) if isinstance(k, dict) and k.get("kty") == "OKP" and k.get("crv") == "Ed25519"]
     if not keys:
-        raise WebhookVerificationError("the JWKS has no Ed25519 key")
+        raise plugin.WebhookVerificationError("the JWKS has no Ed25519 key")
     for key in keys:
         try:
             raw = base64.urlsafe_b64decode(str(key.get("x", "")) + "==")
@@ -115,5 +115,5 @@ def verify_webhook(
         try:
             return json.loads(body)
         except (ValueError, RecursionError):
-            raise WebhookVerificationError("the webhook body is not JSON") from None
-    raise WebhookVerificationError("the webhook signature matches no key of the JWKS")
+            raise plugin.WebhookVerificationError("the webhook body is not JSON") from None
+    raise plugin.WebhookVerificationError("the webhook signature matches no key of the JWKS")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from wan26core.plugin import ContractProvider, Provider, builtin_contract, hookimpl
+from wan26core import plugin
 
 from .client import VtrixClientProtocol
 from .dialect import DIALECT
@@ -19,8 +19,8 @@ PROVIDER = "vtrix"
 MODELS = ("r2v",)
 
 
-@hookimpl
-def wan26_register_providers(register: Callable[[Provider], None]) -> None:
+@plugin.hookimpl
+def wan26_register_providers(register: Callable[[plugin.Provider], None]) -> None:
     for model in MODELS:
-        contract = builtin_contract(f"{PROVIDER}/{model}")
-        register(ContractProvider(contract, dialect=DIALECT, protocol=VtrixClientProtocol(contract)))
+        contract = plugin.builtin_contract(f"{PROVIDER}/{model}")
+        register(plugin.ContractProvider(contract, dialect=DIALECT, protocol=VtrixClientProtocol(contract)))

@@ -12,20 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wan26core.plugin import (
-    Contract,
-    JobSnapshot,
-    MockRequest,
-    MockResponse,
-    NativeError,
-    Route,
-    Violation,
-    builtin_contract,
-    credential,
-    is_json,
-    json_body,
-    select_by_model,
-)
+from wan26core import plugin
 
 __all__ = ["DIALECT", "VtrixDialect"]
 
@@ -46,46 +33,50 @@ class VtrixDialect:
     cacheable = True
 
     def __init__(self, models: Sequence[str] = ("r2v",)) -> None:
-        self.contracts = {f"{self.provider}/{m}": builtin_contract(f"{self.provider}/{m}") for m in models}
+        self.contracts = {f"{self.provider}/{m}": plugin.builtin_contract(f"{self.provider}/{m}") for m in models}
         first = next(iter(self.contracts.values()))
         self._routes = first.transport["routes"]
         self._catalogue: list[dict[str, Any]] = first.data["errors"]
 
     # --- routing and credentials ------------------------------------------------------------------
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[plugin.Route]:
         submit, status = self._routes["submit"], self._routes["status"]
         # The result is the same GET as the status (the contract says so), so one route serves both.
         return [
-            Route(submit["method"].upper(), submit["path"], "submit"),
-            Route(status["method"].upper(), status["path"], "status"),
+            plugin.Route(submit["method"].upper(), submit["path"], "submit"),
+            plugin.Route(status["method"].upper(), status["path"], "status"),
         ]
 
-    def authenticate(self, request: MockRequest) -> MockResponse | None:
-        if credential(request, "Bearer") is not None:
+    def authenticate(self, request: plugin.MockRequest) -> plugin.MockResponse | None:
+        if plugin.credential(request, "Bearer") is not None:
             return None
-        return self.error(request, self._native("authentication", NativeError(401, "401", "API key is missing or invalid")))
+        return self.error(
+            request, self._native("authentication", plugin.NativeError(401, "401", "API key is missing or invalid"))
+        )
 
-    def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
-        selected = select_by_model(request, contracts)
+    def select(self, request: plugin.MockRequest, contracts: Mapping[str, plugin.Contract]) -> str | plugin.MockResponse:
+        selected = plugin.select_by_model(request, contracts)
         if selected is not None:
             return selected
-        body = json_body(request)
-        if not is_json(body) or not isinstance(body, dict):
-            return MockResponse(400, {"message": "Invalid request body: expected a JSON object"})
+        body = plugin.json_body(request)
+        if not plugin.is_json(body) or not isinstance(body, dict):
+            return plugin.MockResponse(400, {"message": "Invalid request body: expected a JSON object"})
         wanted = body.get("model")
         if wanted is None:
-            return MockResponse(400, {"message": "model is required"})
-        return MockResponse(400, {"message": f"model {wanted!r} is not supported"})
+            return plugin.MockResponse(400, {"message": "model is required"})
+        return plugin.MockResponse(400, {"message": f"model {wanted!r} is not supported"})
 
-    def job_id(self, request: MockRequest) -> str | None:
+    def job_id(self, request: plugin.MockRequest) -> str | None:
         return request.params.get("task_id") or None
 
     # --- answers ----------------------------------------------------------------------------------
-    def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
+    def invalid(
+        self, request: plugin.MockRequest, contract: plugin.Contract, violations: list[plugin.Violation]
+    ) -> plugin.MockResponse:
         native = [v for v in violations if v.native is not None]
         if not native:
             text = violations[0].message if violations else "invalid request"
-            return MockResponse(400, {"message": f"Invalid request body: {text}"})
+            return plugin.MockResponse(400, {"message": f"Invalid request body: {text}"})
         shape = next((v for v in native if v.rule.startswith("wire.")), None)
         chosen = shape or min(native, key=_rank)
         assert chosen.native is not None
@@ -93,32 +84,32 @@ class VtrixDialect:
             return self.error(request, chosen.native)
         status = chosen.native.http_status
         # null in the catalogue = the error arrives in a 200 body (contract schema: errors[].http_status)
-        return MockResponse(status or 200, _failed(chosen.native))
+        return plugin.MockResponse(status or 200, _failed(chosen.native))
 
-    def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
-        return MockResponse(200, self._task(job, with_progress=False))
+    def submitted(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
+        return plugin.MockResponse(200, self._task(job, with_progress=False))
 
-    def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
-        return MockResponse(200, self._task(job, with_progress=True))
+    def status(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
+        return plugin.MockResponse(200, self._task(job, with_progress=True))
 
-    def result(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def result(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         return self.status(request, job)
 
-    def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
+    def cancel(self, request: plugin.MockRequest, job: plugin.JobSnapshot, accepted: bool) -> plugin.MockResponse:
         # Vtrix documents no cancel route.
-        return MockResponse(404, {"message": "Not Found"})
+        return plugin.MockResponse(404, {"message": "Not Found"})
 
-    def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
-        return MockResponse(404, {"message": f"task {job_id} not found"})
+    def not_found(self, request: plugin.MockRequest, job_id: str) -> plugin.MockResponse:
+        return plugin.MockResponse(404, {"message": f"task {job_id} not found"})
 
-    def error(self, request: MockRequest, native: NativeError) -> MockResponse:
+    def error(self, request: plugin.MockRequest, native: plugin.NativeError) -> plugin.MockResponse:
         status = native.http_status or 500
         if native.code == str(native.http_status) or not native.code.isdigit():
-            return MockResponse(status, {"message": native.message})
-        return MockResponse(status, _failed(native))  # a task-level code (0010280xx) in its documented body
+            return plugin.MockResponse(status, {"message": native.message})
+        return plugin.MockResponse(status, _failed(native))  # a task-level code (0010280xx) in its documented body
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _task(self, job: JobSnapshot, *, with_progress: bool) -> dict[str, Any]:
+    def _task(self, job: plugin.JobSnapshot, *, with_progress: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": job.id,
             "status": _WORDS.get(job.state, "failed"),
@@ -137,23 +128,23 @@ class VtrixDialect:
             body["usage"] = {"cost": _usd(job.cost_usd), "discount": 0}
             body["metadata"] = {}
         else:
-            native = job.error or NativeError(None, "001028095", "Internal generation error")
+            native = job.error or plugin.NativeError(None, "001028095", "Internal generation error")
             if job.state == "cancelled":
-                native = NativeError(None, "cancelled", "The task was cancelled")
+                native = plugin.NativeError(None, "cancelled", "The task was cancelled")
             body["error"] = {"code": native.code, "message": native.message}
         return body
 
-    def _native(self, kind: str, fallback: NativeError) -> NativeError:
+    def _native(self, kind: str, fallback: plugin.NativeError) -> plugin.NativeError:
         entry = next((e for e in self._catalogue if e["kind"] == kind), None)
-        return NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else fallback
+        return plugin.NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else fallback
 
 
-def _rank(violation: Violation) -> int:
+def _rank(violation: plugin.Violation) -> int:
     rule = violation.rule
     return next((i for i, prefix in enumerate(_PRIORITY) if rule == prefix or rule.startswith(prefix + ".")), len(_PRIORITY))
 
 
-def _failed(native: NativeError) -> dict[str, Any]:
+def _failed(native: plugin.NativeError) -> dict[str, Any]:
     return {"status": "failed", "error": {"code": native.code, "message": native.message}}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from wan26core.plugin import ContractProvider, Provider, hookimpl
+from wan26core import plugin
 
 from .client import WaveSpeedClientProtocol
 from .contracts import load_contract
@@ -28,8 +28,8 @@ PROVIDER = "wavespeed"
 MODELS = ("r2v",)
 
 
-@hookimpl
-def wan26_register_providers(register: Callable[[Provider], None]) -> None:
+@plugin.hookimpl
+def wan26_register_providers(register: Callable[[plugin.Provider], None]) -> None:
     for model in MODELS:
         contract = load_contract(model)
-        register(ContractProvider(contract, dialect=DIALECT, protocol=WaveSpeedClientProtocol(contract)))
+        register(plugin.ContractProvider(contract, dialect=DIALECT, protocol=WaveSpeedClientProtocol(contract)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wan26core.plugin import ContractClientProtocol, NativeError, VideoResult
+from wan26core import plugin
 
 __all__ = ["FAILED_CODE", "WaveSpeedClientProtocol"]
 
@@ -23,33 +23,33 @@ def _data(body: Any) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-class WaveSpeedClientProtocol(ContractClientProtocol):
+class WaveSpeedClientProtocol(plugin.ContractClientProtocol):
     """The contract's routes and statuses, plus WaveSpeed's ``data`` envelope."""
 
     def job_id_of(self, body: Any) -> Any:
         data = _data(body)
         return data.get("id") if data is not None else None
 
-    def video_of(self, body: Any) -> VideoResult | None:
+    def video_of(self, body: Any) -> plugin.VideoResult | None:
         data = _data(body)
         outputs = data.get("outputs") if data is not None else None
         if isinstance(outputs, list) and outputs and isinstance(outputs[0], str):
-            return VideoResult(url=outputs[0], raw=body)
+            return plugin.VideoResult(url=outputs[0], raw=body)
         return None
 
-    def native_error_of(self, body: Any, http_status: int | None) -> NativeError | None:
+    def native_error_of(self, body: Any, http_status: int | None) -> plugin.NativeError | None:
         if not isinstance(body, dict):
             return None
         data = _data(body)
         if data is not None and data.get("status") == "failed":
-            return NativeError(http_status, FAILED_CODE, str(data.get("error") or "the prediction failed"))
+            return plugin.NativeError(http_status, FAILED_CODE, str(data.get("error") or "the prediction failed"))
         code, message = body.get("code"), body.get("message")
         if code is None and message is None:
             return None
-        return NativeError(http_status, str(code if code is not None else http_status), str(message or ""))
+        return plugin.NativeError(http_status, str(code if code is not None else http_status), str(message or ""))
 
-    def error_in_success(self, body: Any) -> NativeError | None:
+    def error_in_success(self, body: Any) -> plugin.NativeError | None:
         code = body.get("code") if isinstance(body, dict) else None
         if isinstance(code, int) and not isinstance(code, bool) and code >= 400 and _data(body) is None:
-            return NativeError(code, str(code), str(body.get("message") or ""))
+            return plugin.NativeError(code, str(code), str(body.get("message") or ""))
         return None

@@ -12,17 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from wan26core.plugin import (
-    Contract,
-    JobSnapshot,
-    MockRequest,
-    MockResponse,
-    NativeError,
-    Route,
-    Violation,
-    credential,
-    select_by_path,
-)
+from wan26core import plugin
 
 from .contracts import load_contract
 
@@ -46,51 +36,57 @@ class WaveSpeedDialect:
         self._catalogue: list[dict[str, Any]] = first.data["errors"]
 
     # --- routing and credentials ------------------------------------------------------------------
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[plugin.Route]:
         status, result = self._routes["status"], self._routes["result"]
-        submits = [Route("POST", c.transport["routes"]["submit"]["path"], "submit") for c in self.contracts.values()]
-        return [*submits, Route(status["method"], status["path"], "status"), Route(result["method"], result["path"], "result")]
+        submits = [plugin.Route("POST", c.transport["routes"]["submit"]["path"], "submit") for c in self.contracts.values()]
+        return [
+            *submits,
+            plugin.Route(status["method"], status["path"], "status"),
+            plugin.Route(result["method"], result["path"], "result"),
+        ]
 
-    def authenticate(self, request: MockRequest) -> MockResponse | None:
-        if credential(request, "Bearer") is not None:
+    def authenticate(self, request: plugin.MockRequest) -> plugin.MockResponse | None:
+        if plugin.credential(request, "Bearer") is not None:
             return None
-        return self.error(request, self._native("authentication", NativeError(401, "401", "Invalid authentication")))
+        return self.error(request, self._native("authentication", plugin.NativeError(401, "401", "Invalid authentication")))
 
-    def select(self, request: MockRequest, contracts: Mapping[str, Contract]) -> str | MockResponse:
-        return select_by_path(request, contracts) or self.error(request, NativeError(404, "404", "model not found"))
+    def select(self, request: plugin.MockRequest, contracts: Mapping[str, plugin.Contract]) -> str | plugin.MockResponse:
+        return plugin.select_by_path(request, contracts) or self.error(request, plugin.NativeError(404, "404", "model not found"))
 
-    def job_id(self, request: MockRequest) -> str | None:
+    def job_id(self, request: plugin.MockRequest) -> str | None:
         return request.params.get("request_id") or None
 
     # --- answers ----------------------------------------------------------------------------------
-    def invalid(self, request: MockRequest, contract: Contract, violations: list[Violation]) -> MockResponse:
+    def invalid(
+        self, request: plugin.MockRequest, contract: plugin.Contract, violations: list[plugin.Violation]
+    ) -> plugin.MockResponse:
         native = next((v.native for v in violations if v.native is not None), None)
         if native is None:
             text = violations[0].message if violations else "invalid request"
-            native = NativeError(400, "400", text)
+            native = plugin.NativeError(400, "400", text)
         return self.error(request, native)
 
-    def submitted(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def submitted(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         return self.status(request, job)
 
-    def status(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
-        return MockResponse(200, {"code": 200, "message": "success", "data": self._prediction(request, job)})
+    def status(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
+        return plugin.MockResponse(200, {"code": 200, "message": "success", "data": self._prediction(request, job)})
 
-    def result(self, request: MockRequest, job: JobSnapshot) -> MockResponse:
+    def result(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> plugin.MockResponse:
         return self.status(request, job)
 
-    def cancel(self, request: MockRequest, job: JobSnapshot, accepted: bool) -> MockResponse:
+    def cancel(self, request: plugin.MockRequest, job: plugin.JobSnapshot, accepted: bool) -> plugin.MockResponse:
         return self.not_found(request, job.id)  # WaveSpeed documents no cancel route
 
-    def not_found(self, request: MockRequest, job_id: str) -> MockResponse:
-        return self.error(request, self._native("not_found", NativeError(404, "404", "Prediction not found")))
+    def not_found(self, request: plugin.MockRequest, job_id: str) -> plugin.MockResponse:
+        return self.error(request, self._native("not_found", plugin.NativeError(404, "404", "Prediction not found")))
 
-    def error(self, request: MockRequest, native: NativeError) -> MockResponse:
+    def error(self, request: plugin.MockRequest, native: plugin.NativeError) -> plugin.MockResponse:
         status = native.http_status or 500
-        return MockResponse(status, {"code": status, "message": native.message})
+        return plugin.MockResponse(status, {"code": status, "message": native.message})
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _prediction(self, request: MockRequest, job: JobSnapshot) -> dict[str, Any]:
+    def _prediction(self, request: plugin.MockRequest, job: plugin.JobSnapshot) -> dict[str, Any]:
         contract = self.contracts[job.provider]
         state = _WORDS[job.state]
         data: dict[str, Any] = {
@@ -109,9 +105,9 @@ class WaveSpeedDialect:
             data["error"] = job.error.message if job.error is not None else "the prediction was cancelled"
         return data
 
-    def _native(self, kind: str, fallback: NativeError) -> NativeError:
+    def _native(self, kind: str, fallback: plugin.NativeError) -> plugin.NativeError:
         entry = next((e for e in self._catalogue if e["kind"] == kind), None)
-        return NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else fallback
+        return plugin.NativeError(entry["http_status"], entry["code"], entry["message"]) if entry else fallback
 
 
 def _iso(seconds: float) -> str:
