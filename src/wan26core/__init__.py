@@ -10,45 +10,65 @@ from typing import TYPE_CHECKING
 
 from wan26core._lazy import lazy_names as _lazy_names
 
-if TYPE_CHECKING:
-    from wan26core._client import AsyncClient, AsyncJob, AsyncResult, Client, Job, Result
-    from wan26core._contract import Contract, builtin_contract, contract_problems, contract_schema
-    from wan26core._errors import (
-        AuthenticationError,
-        ContentPolicyError,
-        DownloadError,
-        GenerationFailedError,
-        JobCancelledError,
-        JobNotFoundError,
-        JobTimeoutError,
-        MalformedResponseError,
-        MissingExtraError,
-        NativeError,
-        PermissionDeniedError,
-        PluginError,
-        ProviderError,
-        RateLimitError,
-        SubmitUncertainError,
-        TransportError,
-        UnknownProviderError,
-        UnsupportedOptionError,
-        ValidationError,
-        Violation,
-        Wan26Error,
-        WebhookVerificationError,
-    )
-    from wan26core._hookspecs import hookimpl
-    from wan26core._journal import JobRecord, Journal
-    from wan26core._plugins import Registry, default_registry, get_provider
-    from wan26core._pricing import CostEstimate, estimate_cost
-    from wan26core._protocol import JobRef, JobStatus, VideoResult
-    from wan26core._provider import ContractProvider, Provider
-    from wan26core._rules.references import Binding, bind_references, parse_prompt, read_back
-    from wan26core._rules.render import WireRequest, render_body
-    from wan26core._rules.request import GenerationRequest, Reference
-    from wan26core._rules.validation import Report, check, validate
-    from wan26core._runtime import RetryPolicy
-    from wan26core.webhooks import verify_webhook
+if TYPE_CHECKING:  # for type checkers; ``import X as X`` marks an explicit re-export (PEP 484)
+    from wan26core._client import AsyncClient as AsyncClient
+    from wan26core._client import AsyncJob as AsyncJob
+    from wan26core._client import AsyncResult as AsyncResult
+    from wan26core._client import Client as Client
+    from wan26core._client import Job as Job
+    from wan26core._client import Result as Result
+    from wan26core._contract import Contract as Contract
+    from wan26core._contract import builtin_contract as builtin_contract
+    from wan26core._contract import contract_problems as contract_problems
+    from wan26core._contract import contract_schema as contract_schema
+    from wan26core._errors import AuthenticationError as AuthenticationError
+    from wan26core._errors import ContentPolicyError as ContentPolicyError
+    from wan26core._errors import DownloadError as DownloadError
+    from wan26core._errors import GenerationFailedError as GenerationFailedError
+    from wan26core._errors import JobCancelledError as JobCancelledError
+    from wan26core._errors import JobNotFoundError as JobNotFoundError
+    from wan26core._errors import JobTimeoutError as JobTimeoutError
+    from wan26core._errors import MalformedResponseError as MalformedResponseError
+    from wan26core._errors import MissingExtraError as MissingExtraError
+    from wan26core._errors import NativeError as NativeError
+    from wan26core._errors import PermissionDeniedError as PermissionDeniedError
+    from wan26core._errors import PluginError as PluginError
+    from wan26core._errors import ProviderError as ProviderError
+    from wan26core._errors import RateLimitError as RateLimitError
+    from wan26core._errors import SubmitUncertainError as SubmitUncertainError
+    from wan26core._errors import TransportError as TransportError
+    from wan26core._errors import UnknownProviderError as UnknownProviderError
+    from wan26core._errors import UnsupportedOptionError as UnsupportedOptionError
+    from wan26core._errors import ValidationError as ValidationError
+    from wan26core._errors import Violation as Violation
+    from wan26core._errors import Wan26Error as Wan26Error
+    from wan26core._errors import WebhookVerificationError as WebhookVerificationError
+    from wan26core._hookspecs import hookimpl as hookimpl
+    from wan26core._journal import JobRecord as JobRecord
+    from wan26core._journal import Journal as Journal
+    from wan26core._plugins import Registry as Registry
+    from wan26core._plugins import default_registry as default_registry
+    from wan26core._plugins import get_provider as get_provider
+    from wan26core._pricing import CostEstimate as CostEstimate
+    from wan26core._pricing import estimate_cost as estimate_cost
+    from wan26core._protocol import JobRef as JobRef
+    from wan26core._protocol import JobStatus as JobStatus
+    from wan26core._protocol import VideoResult as VideoResult
+    from wan26core._provider import ContractProvider as ContractProvider
+    from wan26core._provider import Provider as Provider
+    from wan26core._rules.references import Binding as Binding
+    from wan26core._rules.references import bind_references as bind_references
+    from wan26core._rules.references import parse_prompt as parse_prompt
+    from wan26core._rules.references import read_back as read_back
+    from wan26core._rules.render import WireRequest as WireRequest
+    from wan26core._rules.render import render_body as render_body
+    from wan26core._rules.request import GenerationRequest as GenerationRequest
+    from wan26core._rules.request import Reference as Reference
+    from wan26core._rules.validation import Report as Report
+    from wan26core._rules.validation import check as check
+    from wan26core._rules.validation import validate as validate
+    from wan26core._runtime import RetryPolicy as RetryPolicy
+    from wan26core.webhooks import verify_webhook as verify_webhook
 
 __version__ = "0.1.0"
 
@@ -114,66 +134,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-__all__ = [
-    "AsyncClient",
-    "AsyncJob",
-    "AsyncResult",
-    "AuthenticationError",
-    "Binding",
-    "Client",
-    "ContentPolicyError",
-    "Contract",
-    "ContractProvider",
-    "CostEstimate",
-    "DownloadError",
-    "GenerationFailedError",
-    "GenerationRequest",
-    "Job",
-    "JobCancelledError",
-    "JobNotFoundError",
-    "JobRecord",
-    "JobRef",
-    "JobStatus",
-    "JobTimeoutError",
-    "Journal",
-    "MalformedResponseError",
-    "MissingExtraError",
-    "NativeError",
-    "PermissionDeniedError",
-    "PluginError",
-    "Provider",
-    "ProviderError",
-    "RateLimitError",
-    "Reference",
-    "Registry",
-    "Report",
-    "Result",
-    "RetryPolicy",
-    "SubmitUncertainError",
-    "TransportError",
-    "UnknownProviderError",
-    "UnsupportedOptionError",
-    "ValidationError",
-    "VideoResult",
-    "Violation",
-    "Wan26Error",
-    "WebhookVerificationError",
-    "WireRequest",
-    "__version__",
-    "bind_references",
-    "builtin_contract",
-    "check",
-    "contract_problems",
-    "contract_schema",
-    "default_registry",
-    "estimate_cost",
-    "get_provider",
-    "hookimpl",
-    "parse_prompt",
-    "read_back",
-    "render_body",
-    "validate",
-    "verify_webhook",
-]
+#: the public names: every lazily imported one, and the version
+__all__ = ["__version__", *_LAZY]
 
 __getattr__, __dir__ = _lazy_names(__name__, __name__, _LAZY, globals(), __all__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,20 +17,32 @@ __all__ = ["Contract", "builtin_contract", "contract_problems", "contract_schema
 _PACKAGE = "wan26_contracts"
 
 
-@lru_cache(maxsize=1)
-def contract_schema() -> dict[str, Any]:
-    """The JSON Schema every contract file satisfies (``contracts/schema/contract.schema.json``)."""
-    text = resources.files(_PACKAGE).joinpath("schema").joinpath("contract.schema.json").read_text(encoding="utf-8")
+@cache
+def packaged_schema(name: str) -> dict[str, Any]:
+    """One of the JSON Schemas shipped beside the contracts (``contracts/schema/<name>.schema.json``)."""
+    text = resources.files(_PACKAGE).joinpath("schema").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+def schema_problems(schema: dict[str, Any], data: Any) -> list[str]:
+    """Every way ``data`` fails ``schema``, one ``path: message`` line each (``$`` for the top)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    return [f"{'/'.join(map(str, e.absolute_path)) or '$'}: {e.message}" for e in validator.iter_errors(data)]
+
+
+def contract_schema() -> dict[str, Any]:
+    """The JSON Schema every contract file satisfies (``contracts/schema/contract.schema.json``)."""
+    return packaged_schema("contract")
 
 
 def contract_problems(data: Any) -> list[str]:
     """Every way ``data`` fails the contract schema or its cross-references; empty when it is sound."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(contract_schema(), format_checker=jsonschema.FormatChecker())
-    problems = [f"{'/'.join(map(str, e.absolute_path)) or '$'}: {e.message}" for e in validator.iter_errors(data)]
+    problems = schema_problems(contract_schema(), data)
     if not isinstance(data, dict):
         return problems
     known = set(data["sources"]) if isinstance(data.get("sources"), dict) else set()

@@ -96,7 +96,8 @@ def _jsonable(value: Any) -> Any:
 
 
 class Wan26Error(Exception):
-    """Base of every wan26 error. ``native_code``/``native_message`` hold the provider's own words."""
+    """Base of every wan26 error. ``native_code``/``native_message`` hold the provider's own words; ``job_id`` names
+    the provider's job the error is about, where there is one (a failed, timed-out or cancelled job is not lost)."""
 
     def __init__(
         self,
@@ -106,6 +107,7 @@ class Wan26Error(Exception):
         native_code: str | None = None,
         native_message: str | None = None,
         http_status: int | None = None,
+        job_id: str | None = None,
     ) -> None:
         message = redact_text(message)  # an error text never carries a signed URL's token or a URL's password
         super().__init__(message)
@@ -114,6 +116,7 @@ class Wan26Error(Exception):
         self.native_code = native_code
         self.native_message = redact_text(native_message) if native_message is not None else None
         self.http_status = http_status
+        self.job_id = job_id
 
     def __str__(self) -> str:
         text = self.message
@@ -211,10 +214,6 @@ class SubmitUncertainError(TransportError):
 class GenerationFailedError(ProviderError):
     """The job was accepted but the generation failed; ``job_id`` identifies it."""
 
-    def __init__(self, message: str, *, job_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.job_id = job_id
-
 
 class ContentPolicyError(GenerationFailedError):
     """The provider's content safety check rejected the input or the output."""
@@ -223,17 +222,9 @@ class ContentPolicyError(GenerationFailedError):
 class JobTimeoutError(Wan26Error):
     """Waiting ran out of time. The job is not lost: ``job_id`` still identifies it."""
 
-    def __init__(self, message: str, *, job_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.job_id = job_id
-
 
 class JobCancelledError(Wan26Error):
     """The job was cancelled before it produced a result."""
-
-    def __init__(self, message: str, *, job_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.job_id = job_id
 
 
 class DownloadError(Wan26Error):

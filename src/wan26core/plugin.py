@@ -27,68 +27,68 @@ from typing import TYPE_CHECKING
 
 from wan26core._lazy import lazy_names as _lazy_names
 
-if TYPE_CHECKING:
-    from wan26core._contract import Contract, builtin_contract
-    from wan26core._dialect import (
-        Dialect,
-        JobSnapshot,
-        MockRequest,
-        MockResponse,
-        MockStream,
-        Route,
-        StorageDialect,
-        StreamEvent,
-        StreamingDialect,
-        UploadStorage,
-        Video,
-        WebhookDialect,
-        WebhookSigner,
-        credential,
-        file_chunks,
-        is_json,
-        json_body,
-        request_id_of,
-        select_by_model,
-        select_by_path,
-        stable_request_id,
-        wire_location,
-        wire_path,
-    )
-    from wan26core._errors import (
-        AuthenticationError,
-        ContentPolicyError,
-        GenerationFailedError,
-        JobNotFoundError,
-        MalformedResponseError,
-        MissingExtraError,
-        NativeError,
-        PermissionDeniedError,
-        PluginError,
-        ProviderError,
-        RateLimitError,
-        TransportError,
-        ValidationError,
-        Violation,
-        Wan26Error,
-        WebhookVerificationError,
-    )
-    from wan26core._hookspecs import hookimpl
-    from wan26core._protocol import (
-        ClientProtocol,
-        ContractClientProtocol,
-        HttpCall,
-        HttpReply,
-        JobRef,
-        JobState,
-        JobStatus,
-        VideoResult,
-        error_for,
-    )
-    from wan26core._provider import ContractProvider, Provider
-    from wan26core._rules.references import get_path
-    from wan26core._rules.render import WireRequest, render_body
-    from wan26core._rules.request import GenerationRequest, Reference
-    from wan26core._runtime import Op, RetryPolicy, send_op
+if TYPE_CHECKING:  # for type checkers; ``import X as X`` marks an explicit re-export (PEP 484)
+    from wan26core._contract import Contract as Contract
+    from wan26core._contract import builtin_contract as builtin_contract
+    from wan26core._dialect import Dialect as Dialect
+    from wan26core._dialect import JobSnapshot as JobSnapshot
+    from wan26core._dialect import MockRequest as MockRequest
+    from wan26core._dialect import MockResponse as MockResponse
+    from wan26core._dialect import MockStream as MockStream
+    from wan26core._dialect import Route as Route
+    from wan26core._dialect import StorageDialect as StorageDialect
+    from wan26core._dialect import StreamEvent as StreamEvent
+    from wan26core._dialect import StreamingDialect as StreamingDialect
+    from wan26core._dialect import UploadStorage as UploadStorage
+    from wan26core._dialect import Video as Video
+    from wan26core._dialect import WebhookDialect as WebhookDialect
+    from wan26core._dialect import WebhookSigner as WebhookSigner
+    from wan26core._dialect import credential as credential
+    from wan26core._dialect import file_chunks as file_chunks
+    from wan26core._dialect import is_json as is_json
+    from wan26core._dialect import json_body as json_body
+    from wan26core._dialect import request_id_of as request_id_of
+    from wan26core._dialect import select_by_model as select_by_model
+    from wan26core._dialect import select_by_path as select_by_path
+    from wan26core._dialect import stable_request_id as stable_request_id
+    from wan26core._dialect import wire_location as wire_location
+    from wan26core._dialect import wire_path as wire_path
+    from wan26core._errors import AuthenticationError as AuthenticationError
+    from wan26core._errors import ContentPolicyError as ContentPolicyError
+    from wan26core._errors import GenerationFailedError as GenerationFailedError
+    from wan26core._errors import JobNotFoundError as JobNotFoundError
+    from wan26core._errors import MalformedResponseError as MalformedResponseError
+    from wan26core._errors import MissingExtraError as MissingExtraError
+    from wan26core._errors import NativeError as NativeError
+    from wan26core._errors import PermissionDeniedError as PermissionDeniedError
+    from wan26core._errors import PluginError as PluginError
+    from wan26core._errors import ProviderError as ProviderError
+    from wan26core._errors import RateLimitError as RateLimitError
+    from wan26core._errors import TransportError as TransportError
+    from wan26core._errors import ValidationError as ValidationError
+    from wan26core._errors import Violation as Violation
+    from wan26core._errors import Wan26Error as Wan26Error
+    from wan26core._errors import WebhookVerificationError as WebhookVerificationError
+    from wan26core._hookspecs import hookimpl as hookimpl
+    from wan26core._protocol import ClientProtocol as ClientProtocol
+    from wan26core._protocol import ContractClientProtocol as ContractClientProtocol
+    from wan26core._protocol import HttpCall as HttpCall
+    from wan26core._protocol import HttpReply as HttpReply
+    from wan26core._protocol import JobRef as JobRef
+    from wan26core._protocol import JobState as JobState
+    from wan26core._protocol import JobStatus as JobStatus
+    from wan26core._protocol import VideoResult as VideoResult
+    from wan26core._protocol import error_for as error_for
+    from wan26core._provider import ContractProvider as ContractProvider
+    from wan26core._provider import Provider as Provider
+    from wan26core._rules.references import get_path as get_path
+    from wan26core._rules.render import WireRequest as WireRequest
+    from wan26core._rules.render import render_body as render_body
+    from wan26core._rules.request import GenerationRequest as GenerationRequest
+    from wan26core._rules.request import Reference as Reference
+    from wan26core._runtime import Op as Op
+    from wan26core._runtime import RetryPolicy as RetryPolicy
+    from wan26core._runtime import send_op as send_op
 
 _LAZY: dict[str, str] = {
     # registration
@@ -161,68 +161,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-__all__ = [
-    "AuthenticationError",
-    "ClientProtocol",
-    "ContentPolicyError",
-    "Contract",
-    "ContractClientProtocol",
-    "ContractProvider",
-    "Dialect",
-    "GenerationFailedError",
-    "GenerationRequest",
-    "HttpCall",
-    "HttpReply",
-    "JobNotFoundError",
-    "JobRef",
-    "JobSnapshot",
-    "JobState",
-    "JobStatus",
-    "MalformedResponseError",
-    "MissingExtraError",
-    "MockRequest",
-    "MockResponse",
-    "MockStream",
-    "NativeError",
-    "Op",
-    "PermissionDeniedError",
-    "PluginError",
-    "Provider",
-    "ProviderError",
-    "RateLimitError",
-    "Reference",
-    "RetryPolicy",
-    "Route",
-    "StorageDialect",
-    "StreamEvent",
-    "StreamingDialect",
-    "TransportError",
-    "UploadStorage",
-    "ValidationError",
-    "Video",
-    "VideoResult",
-    "Violation",
-    "Wan26Error",
-    "WebhookDialect",
-    "WebhookSigner",
-    "WebhookVerificationError",
-    "WireRequest",
-    "builtin_contract",
-    "credential",
-    "error_for",
-    "file_chunks",
-    "get_path",
-    "hookimpl",
-    "is_json",
-    "json_body",
-    "render_body",
-    "request_id_of",
-    "select_by_model",
-    "select_by_path",
-    "send_op",
-    "stable_request_id",
-    "wire_location",
-    "wire_path",
-]
+#: the plugin API: exactly the lazily imported names
+__all__ = [*_LAZY]
 
 __getattr__, __dir__ = _lazy_names(__name__, "wan26core", _LAZY, globals(), __all__)

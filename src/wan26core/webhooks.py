@@ -52,9 +52,9 @@ def verify_webhook(
     body: bytes,
     jwks: Mapping[str, Any],
     *,
+    provider: str | None = None,
     tolerance_s: float = 300.0,
     now: float | None = None,
-    provider: str | None = None,
 ) -> Any:
     """Check a webhook's signature against ``jwks`` and return its JSON payload.
 

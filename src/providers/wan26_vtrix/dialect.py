@@ -55,8 +55,7 @@ class VtrixDialect:
         )
 
     def select(self, request: plugin.MockRequest, contracts: Mapping[str, plugin.Contract]) -> str | plugin.MockResponse:
-        selected = plugin.select_by_model(request, contracts)
-        if selected is not None:
+        if (selected := plugin.select_by_model(request, contracts)) is not None:
             return selected
         body = plugin.json_body(request)
         if not plugin.is_json(body) or not isinstance(body, dict):

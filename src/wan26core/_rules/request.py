@@ -34,34 +34,17 @@ NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 #: Names that would read as a native token (``video1``, ``Character2`` …) are reserved.
 RESERVED_NAME = re.compile(r"(?i)(video|image|character)[0-9]+\Z")
 
-_VIDEO_EXT = {".mp4": "mp4", ".mov": "mov", ".m4v": "mp4", ".webm": "webm", ".avi": "avi", ".mkv": "mkv"}
-_IMAGE_EXT = {
-    ".jpg": "jpeg",
-    ".jpeg": "jpeg",
-    ".png": "png",
-    ".bmp": "bmp",
-    ".webp": "webp",
-    ".gif": "gif",
-    ".tif": "tiff",
-    ".tiff": "tiff",
-    ".heic": "heic",
-}
-_AUDIO_EXT = {".wav": "wav", ".mp3": "mp3", ".aac": "aac", ".m4a": "m4a", ".ogg": "ogg", ".flac": "flac"}
-_MIME_FORMAT = {
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "image/jpeg": "jpeg",
-    "image/jpg": "jpeg",
-    "image/png": "png",
-    "image/bmp": "bmp",
-    "image/webp": "webp",
-    "image/gif": "gif",
-    "audio/wav": "wav",
-    "audio/x-wav": "wav",
-    "audio/wave": "wav",
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-}
+
+def _same_name(*formats: str) -> dict[str, str]:
+    """``{".png": "png", …}``: extensions that name their own format."""
+    return {f".{f}": f for f in formats}
+
+
+_VIDEO_EXT = _same_name("mp4", "mov", "webm", "avi", "mkv") | {".m4v": "mp4"}
+_IMAGE_EXT = _same_name("jpeg", "png", "bmp", "webp", "gif", "tiff", "heic") | {".jpg": "jpeg", ".tif": "tiff"}
+_AUDIO_EXT = _same_name("wav", "mp3", "aac", "m4a", "ogg", "flac")
+#: MIME types whose subtype is not the format's name; any other ``kind/x`` is format ``x``
+_MIME_FORMAT = {"video/quicktime": "mov", "image/jpg": "jpeg", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3"}
 DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.I)
 
 
@@ -159,22 +142,16 @@ def parse_partial(data: Any) -> tuple[GenerationRequest | None, list[Violation]]
         bad("prompt", "prompt.required", "prompt is required and must be a string", _short(prompt))
     else:
         kwargs["prompt"] = prompt
-    for name in _STR_FIELDS:
-        if data.get(name) is not None:
-            if isinstance(data[name], str):
+    for names, python_type, wanted in ((_STR_FIELDS, str, "a string"), (_BOOL_FIELDS, bool, "true or false")):
+        for name in (n for n in names if data.get(n) is not None):
+            if isinstance(data[name], python_type):
                 kwargs[name] = data[name]
             else:
-                bad(name, "request.type", f"{name} must be a string", _short(data[name]))
+                bad(name, "request.type", f"{name} must be {wanted}", _short(data[name]))
     for name in ("prompt", *_STR_FIELDS):  # lone surrogates: bytes that were not UTF-8 (a shell's surrogateescape)
         if name in kwargs and not _is_text(kwargs[name]):
             shown = _short(kwargs.pop(name).encode("utf-8", "backslashreplace").decode("utf-8"))
             bad(name, "request.text", f"{name} must be valid Unicode text: it holds bytes that are not UTF-8", shown)
-    for name in _BOOL_FIELDS:
-        if data.get(name) is not None:
-            if isinstance(data[name], bool):
-                kwargs[name] = data[name]
-            else:
-                bad(name, "request.type", f"{name} must be true or false", _short(data[name]))
     for name in ("duration", "seed"):
         value = data.get(name)
         if value is not None:

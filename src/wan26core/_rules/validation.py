@@ -107,6 +107,15 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
         )
         (report.errors if severity == "error" else report.warnings).append(v)
 
+    def too_long(field: str, what: str, length: int, limit: int, *, where: str = "", then: str = "") -> None:
+        add(
+            field,
+            f"{field}.max_length",
+            f"{what} is {length} characters{where}; the limit is {limit}{then}",
+            limit=limit,
+            value=length,
+        )
+
     untyped: Any = request
     if not isinstance(untyped, GenerationRequest):
         add("$", "request.type", f"expected a GenerationRequest, got {type(untyped).__name__}")
@@ -120,14 +129,8 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
     ceiling = max(PROMPT_CEILING, 50 * prompt_limit["max_length"])
     huge = len(request.prompt) > ceiling
     if huge:  # far past any limit: not worth binding a million tokens to say so
-        add(
-            "prompt",
-            "prompt.max_length",
-            f"the prompt is {len(request.prompt)} characters; the limit is {prompt_limit['max_length']} (and no rendering"
-            f" of references shortens a prompt past {ceiling} characters that much)",
-            limit=prompt_limit["max_length"],
-            value=len(request.prompt),
-        )
+        then = f" (and no rendering of references shortens a prompt past {ceiling} characters that much)"
+        too_long("prompt", "the prompt", len(request.prompt), prompt_limit["max_length"], then=then)
         binding = Binding(prompt=request.prompt)
     else:
         binding = bind_references(request, contract)
@@ -142,22 +145,10 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
     elif len(binding.prompt) > prompt_limit["max_length"]:
         extra = "" if binding.prompt == request.prompt else " after references are rendered"
         truncates = " (the provider would silently truncate it)" if prompt_limit.get("on_excess") == "truncate" else ""
-        add(
-            "prompt",
-            "prompt.max_length",
-            f"the prompt is {len(binding.prompt)} characters{extra}; the limit is {prompt_limit['max_length']}{truncates}",
-            limit=prompt_limit["max_length"],
-            value=len(binding.prompt),
-        )
+        too_long("prompt", "the prompt", len(binding.prompt), prompt_limit["max_length"], where=extra, then=truncates)
     negative_limit = limits.get("negative_prompt")
     if request.negative_prompt and negative_limit and len(request.negative_prompt) > negative_limit["max_length"]:
-        add(
-            "negative_prompt",
-            "negative_prompt.max_length",
-            f"the negative prompt is {len(request.negative_prompt)} characters; the limit is {negative_limit['max_length']}",
-            limit=negative_limit["max_length"],
-            value=len(request.negative_prompt),
-        )
+        too_long("negative_prompt", "the negative prompt", len(request.negative_prompt), negative_limit["max_length"])
 
     # references -----------------------------------------------------------------------------------
     counts = limits.get("references") or {

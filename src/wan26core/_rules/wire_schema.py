@@ -167,6 +167,19 @@ def _json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
+#: each bound keyword's text: plain wording, zod v3's (``None`` where zod has no such check)
+_BOUND_TEXTS: dict[str, tuple[str, str | None]] = {
+    "minimum": ("must be at least {n}", "Number must be greater than or equal to {n}"),
+    "maximum": ("must be at most {n}", "Number must be less than or equal to {n}"),
+    "exclusiveMinimum": ("must be more than {n}", None),
+    "exclusiveMaximum": ("must be less than {n}", None),
+    "minLength": ("must have at least {n} character(s)", "String must contain at least {n} character(s)"),
+    "maxLength": ("must have at most {n} character(s)", "String must contain at most {n} character(s)"),
+    "minItems": ("must have at least {n} item(s)", "Array must contain at least {n} element(s)"),
+    "maxItems": ("must have at most {n} item(s)", "Array must contain at most {n} element(s)"),
+}
+
+
 def _word(wording: str, keyword: str, value: Any, error: Any) -> str:
     expected = error.validator_value
     if wording == "zod":
@@ -179,18 +192,8 @@ def _word(wording: str, keyword: str, value: Any, error: Any) -> str:
         return f"must be one of {', '.join(json.dumps(v) for v in expected)}"
     if keyword == "const":
         return f"must be {json.dumps(expected)}"
-    plain = {
-        "minimum": "must be at least {n}",
-        "maximum": "must be at most {n}",
-        "exclusiveMinimum": "must be more than {n}",
-        "exclusiveMaximum": "must be less than {n}",
-        "minLength": "must have at least {n} character(s)",
-        "maxLength": "must have at most {n} character(s)",
-        "minItems": "must have at least {n} item(s)",
-        "maxItems": "must have at most {n} item(s)",
-    }
-    template = plain.get(keyword)
-    return template.format(n=expected) if template else str(error.message)
+    plain, _ = _BOUND_TEXTS.get(keyword, (None, None))
+    return plain.format(n=expected) if plain else str(error.message)
 
 
 def _zod(keyword: str, value: Any, expected: Any) -> str:
@@ -211,15 +214,8 @@ def _zod(keyword: str, value: Any, expected: Any) -> str:
         return f"Invalid enum value. Expected {options}, received {_zod_value(value)}"
     if keyword == "const":
         return f"Invalid literal value, expected {json.dumps(expected)}"
-    texts = {
-        "minimum": "Number must be greater than or equal to {n}",
-        "maximum": "Number must be less than or equal to {n}",
-        "minLength": "String must contain at least {n} character(s)",
-        "maxLength": "String must contain at most {n} character(s)",
-        "minItems": "Array must contain at least {n} element(s)",
-        "maxItems": "Array must contain at most {n} element(s)",
-    }
-    return texts.get(keyword, "Invalid input").format(n=expected)
+    _, zod = _BOUND_TEXTS.get(keyword, (None, None))
+    return (zod or "Invalid input").format(n=expected)
 
 
 def _zod_type(value: Any) -> str:

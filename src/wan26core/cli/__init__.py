@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from wan26core._provider import Provider
 
 from wan26core.cli._messages import cli_wording, journal_message, resume_hint, took_journal
+from wan26core.cli._parsing import Argument, add_commands
 
 __all__ = ["main"]
 
@@ -226,16 +227,7 @@ def _parser(arguments: Sequence[str] = ()) -> argparse.ArgumentParser:
     providers.add_argument("--json", action="store_true", help="machine-readable output")
     providers.set_defaults(handler=_cmd_providers)
 
-    for name, handler, text in (
-        ("validate", _cmd_validate, "check a request against an endpoint's contract"),
-        ("render", _cmd_render, "print the exact wire request that would be sent"),
-    ):
-        cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("request", help="request JSON file (- for standard input)")
-        cmd.add_argument("--provider", "-p", required=True, help="provider/model, e.g. fal/r2v-flash")
-        cmd.add_argument("--json", action="store_true", help="machine-readable output")
-        cmd.add_argument("--probe", action="store_true", help="probe media content (needs the [media] extra)")
-        cmd.set_defaults(handler=handler)
+    add_commands(sub, _REQUEST_COMMANDS, _REQUEST_ARGUMENTS)
 
     mock = sub.add_parser("mock", help="the offline mock of every provider (needs the [mock] extra)")
     mock_sub = mock.add_subparsers(dest="mock_command", required=True, metavar="MOCK_COMMAND")
@@ -455,6 +447,19 @@ def _print_violations(provider_id: str, violations: list[Violation], out: TextIO
 def main_entry() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
+
+#: the subcommands that share _REQUEST_ARGUMENTS
+_REQUEST_COMMANDS = [
+    ("validate", _cmd_validate, "check a request against an endpoint's contract"),
+    ("render", _cmd_render, "print the exact wire request that would be sent"),
+]
+_REQUEST_ARGUMENTS: list[Argument] = [
+    (("request",), {"help": "request JSON file (- for standard input)"}),
+    (("--provider", "-p"), {"required": True, "help": "provider/model, e.g. fal/r2v-flash"}),
+    (("--json",), {"action": "store_true", "help": "machine-readable output"}),
+    (("--probe",), {"action": "store_true", "help": "probe media content (needs the [media] extra)"}),
+]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 from wan26core.cli._clients import EMBEDDED_BASE_URL, EMBEDDED_TIME_SCALE, embedded_app, missing_key, open_journal
 from wan26core.cli._journaled import cmd_cancel, cmd_jobs_list, cmd_jobs_resume, cmd_jobs_show, cmd_result, cmd_status
+from wan26core.cli._parsing import Argument, add_commands
 
 __all__ = ["register"]
 
@@ -57,6 +58,18 @@ def _count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0 (e.g. 50)")
     return value
+
+
+#: the subcommands that share _JOB_ARGUMENTS
+_JOB_COMMANDS = [
+    ("status", cmd_status, "ask the provider for a journaled job's status"),
+    ("cancel", cmd_cancel, "ask the provider to cancel a journaled job"),
+]
+_JOB_ARGUMENTS: list[Argument] = [
+    (("job",), {"help": "local job id (or a unique prefix), or the provider's job id"}),
+    (("--json",), {"action": "store_true"}),
+    (("--journal",), {"help": "journal file"}),
+]
 
 
 def register(sub: Any) -> None:
@@ -93,15 +106,7 @@ def register(sub: Any) -> None:
     gen.add_argument("--json", action="store_true", help="print the outcome as JSON")
     gen.set_defaults(handler=cmd_generate)
 
-    for name, handler, text in (
-        ("status", cmd_status, "ask the provider for a journaled job's status"),
-        ("cancel", cmd_cancel, "ask the provider to cancel a journaled job"),
-    ):
-        cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("job", help="local job id (or a unique prefix), or the provider's job id")
-        cmd.add_argument("--json", action="store_true")
-        cmd.add_argument("--journal", help="journal file")
-        cmd.set_defaults(handler=handler)
+    add_commands(sub, _JOB_COMMANDS, _JOB_ARGUMENTS)
     result = sub.add_parser("result", help="fetch a finished job's result (and download it with -o)")
     result.add_argument("job")
     result.add_argument("--output", "-o")

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wan26core._contract import Contract
+from wan26core._contract import Contract, packaged_schema, schema_problems
 from wan26core._redaction import MASK, redact, redact_headers
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+
@@ -61,20 +60,14 @@ _KIND_ACTION = {
 # --- the format -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def recording_schema() -> dict[str, Any]:
     """The JSON Schema every recording file satisfies (``contracts/schema/recording.schema.json``)."""
-    text = resources.files(_PACKAGE).joinpath("schema").joinpath("recording.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return packaged_schema("recording")
 
 
 def recording_problems(data: Any) -> list[str]:
     """Every way ``data`` fails the recording schema; empty when it is a sound recording."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(recording_schema(), format_checker=jsonschema.FormatChecker())
-    return [f"{'/'.join(map(str, e.absolute_path)) or '$'}: {e.message}" for e in validator.iter_errors(data)]
+    return schema_problems(recording_schema(), data)
 
 
 @dataclass(frozen=True)

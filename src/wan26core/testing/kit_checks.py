@@ -14,20 +14,9 @@ from typing import Any
 
 import jsonschema
 
+from wan26core import _errors as errors
 from wan26core._contract import contract_problems
 from wan26core._dialect import Dialect
-from wan26core._errors import (
-    AuthenticationError,
-    ContentPolicyError,
-    GenerationFailedError,
-    JobNotFoundError,
-    NativeError,
-    PermissionDeniedError,
-    ProviderError,
-    RateLimitError,
-    ValidationError,
-    Wan26Error,
-)
 from wan26core._protocol import ClientProtocol, HttpReply, JobRef, error_for
 from wan26core._provider import Provider
 from wan26core._rules.references import get_path, read_back
@@ -51,19 +40,19 @@ __all__ = [
 ]
 
 #: catalogue ``kind`` -> the wan26 exception ``error_for`` must give for a refused request (not a failed job)
-EXCEPTION_OF_KIND: dict[str, type[Wan26Error]] = {
-    "validation": ValidationError,
-    "unsupported_option": ValidationError,
-    "authentication": AuthenticationError,
-    "permission": PermissionDeniedError,
-    "rate_limit": RateLimitError,
-    "not_found": JobNotFoundError,
-    "provider": ProviderError,
-    "content_policy": ContentPolicyError,
-    "generation_failed": GenerationFailedError,
-    "timeout": ProviderError,
-    "conflict": ProviderError,
-    "cancelled": ProviderError,
+EXCEPTION_OF_KIND: dict[str, type[errors.Wan26Error]] = {
+    "validation": errors.ValidationError,
+    "unsupported_option": errors.ValidationError,
+    "authentication": errors.AuthenticationError,
+    "permission": errors.PermissionDeniedError,
+    "rate_limit": errors.RateLimitError,
+    "not_found": errors.JobNotFoundError,
+    "provider": errors.ProviderError,
+    "content_policy": errors.ContentPolicyError,
+    "generation_failed": errors.GenerationFailedError,
+    "timeout": errors.ProviderError,
+    "conflict": errors.ProviderError,
+    "cancelled": errors.ProviderError,
 }
 
 
@@ -75,14 +64,19 @@ def _fail(provider_id: str, message: str) -> ConformanceError:
     return ConformanceError(f"{provider_id}: {message}")
 
 
+#: what a registered endpoint lacks, and how its author adds it
+_MISSING_PART = {
+    "protocol": "the registered provider has no client protocol: register ContractProvider(contract, protocol=...) with a "
+    "wan26core.plugin.ContractClientProtocol subclass (docs/writing-a-provider-plugin.md, section 2)",
+    "dialect": "the registered provider has no mock dialect (wan26core.plugin.Dialect): pass ContractProvider(..., "
+    "dialect=...) so `wan26 mock serve` and the kit's lifecycle checks can serve it",
+}
+
+
 def _protocol_of(provider: Provider) -> ClientProtocol:
     protocol = getattr(provider, "protocol", None)
     if not isinstance(protocol, ClientProtocol):
-        raise _fail(
-            provider.id,
-            "the registered provider has no client protocol: register ContractProvider(contract, protocol=...) with a "
-            "wan26core.plugin.ContractClientProtocol subclass (docs/writing-a-provider-plugin.md, section 2)",
-        )
+        raise _fail(provider.id, _MISSING_PART["protocol"])
     return protocol
 
 
@@ -127,11 +121,7 @@ def check_plugin_surface(provider: Provider) -> None:
         raise _fail(provider.id, f"its protocol answers for {protocol.provider_id!r}; build it from this endpoint's contract")
     dialect = getattr(provider, "dialect", None)
     if not isinstance(dialect, Dialect):
-        raise _fail(
-            provider.id,
-            "the registered provider has no mock dialect (wan26core.plugin.Dialect): pass ContractProvider(..., "
-            "dialect=...) so `wan26 mock serve` and the kit's lifecycle checks can serve it",
-        )
+        raise _fail(provider.id, _MISSING_PART["dialect"])
     if dialect.provider != provider.id.split("/", 1)[0]:
         raise _fail(provider.id, f"its dialect serves provider {dialect.provider!r}, not {provider.id.split('/', 1)[0]!r}")
     actions = {route.action for route in dialect.routes()}
@@ -263,7 +253,7 @@ def check_response_example(provider: Provider, example: dict[str, Any]) -> None:
                 )
             if error.native_code not in text and error.native_code != str(example.get("http_status")):
                 raise _fail(provider.id, f"example {name!r}: native code {error.native_code!r} appears nowhere in the body")
-    except Wan26Error as exc:
+    except errors.Wan26Error as exc:
         if kind == "error_response":
             raise
         raise _fail(provider.id, f"example {name!r} ({kind}) does not parse: {type(exc).__name__}: {exc}") from exc
@@ -285,7 +275,7 @@ def check_error_entry(provider: Provider, index: int) -> None:
     contract = provider.contract
     entry = contract.data["errors"][index]
     where = f"errors[{index}] (code {entry['code']!r}, kind {entry['kind']!r}, HTTP {entry['http_status']})"
-    native = NativeError(entry["http_status"], entry["code"], entry["message"])
+    native = errors.NativeError(entry["http_status"], entry["code"], entry["message"])
     error = error_for(contract, native, job_id="job-1")
     expected = EXCEPTION_OF_KIND[entry["kind"]]
     if not isinstance(error, expected) or error.native_code != entry["code"]:
@@ -314,7 +304,7 @@ def check_error_entry(provider: Provider, index: int) -> None:
             )
 
 
-def _error_from_body(provider: Provider, entry: dict[str, Any]) -> tuple[Wan26Error | None, bool]:
+def _error_from_body(provider: Provider, entry: dict[str, Any]) -> tuple[errors.Wan26Error | None, bool]:
     """The error the protocol reads from an entry's body, and whether it reads it as a failed job's outcome."""
     protocol = _protocol_of(provider)
     body = json.dumps(entry["body"]).encode()
@@ -322,7 +312,7 @@ def _error_from_body(provider: Provider, entry: dict[str, Any]) -> tuple[Wan26Er
         return protocol.error_from(HttpReply(entry["http_status"], {}, body), job_id="job-1"), False
     try:
         status = protocol.parse_status(HttpReply(200, {}, body), JobRef(provider.id, "job-1"))
-    except Wan26Error as exc:  # an error envelope inside a 200 answer
+    except errors.Wan26Error as exc:  # an error envelope inside a 200 answer
         return exc, False
     return status.error, True
 
