@@ -50,7 +50,7 @@ from .encoding import EncodedResponse, encoded, id_spots, reissued
 from .faults import SCENARIO_HEADER, Fault, FaultQueue, ScenarioError, read_scenario
 from .ids import RequestIds
 from .jobs import Job, JobStore, Profile, known_fields
-from .journal import Journal, journaled_answer, keeps_body_of
+from .journal import RequestJournal, journaled_answer, keeps_body_of
 from .limits import DEFAULT_MAX_JOBS
 from .output_shapes import default_output_dir, output_shape
 from .outputs import OutputsClosed, OutputStore
@@ -106,7 +106,7 @@ class Engine:
         self.clock = WatchedClock(self.notifier, scale=time_scale, frozen=frozen_clock)
         self.jobs = JobStore(seed=seed, profile=profile, max_jobs=max_jobs)
         self.request_ids = RequestIds(seed)  # a fresh id per provider request, for the dialects (DashScope's request_id)
-        self.journal = Journal()
+        self.journal = RequestJournal()
         self.faults = FaultQueue()
         self.outputs = OutputStore(Path(output_dir) if output_dir is not None else default_output_dir())
         self.stream_keepalive = stream_keepalive

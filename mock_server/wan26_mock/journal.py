@@ -33,7 +33,7 @@ from wan26core._redaction import redact_headers as _redact_headers
 from .digests import compact_json_bytes
 from .encoding import EncodedResponse
 
-__all__ = ["Journal", "journaled_answer", "keeps_body_of", "redact_headers"]
+__all__ = ["RequestJournal", "journaled_answer", "keeps_body_of", "redact_headers"]
 
 MAX_BODY = 16 * 1024
 _SHARED_LIMIT = 4096  # distinct request parts and paths kept for sharing (then the table starts over)
@@ -97,7 +97,7 @@ def _pack(packed: tuple[Any, ...]) -> bytes:
         return marshal.dumps((*packed[:-1], json.loads(json.dumps(packed[-1], default=repr))))
 
 
-class Journal:
+class RequestJournal:
     """A bounded log of exchanges, newest last."""
 
     def __init__(self, limit: int = 10_000) -> None:

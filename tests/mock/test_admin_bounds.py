@@ -205,9 +205,9 @@ def test_the_journal_is_listed_in_pages_by_cursor(client: TestClient) -> None:
 
 def test_the_default_page_is_bounded() -> None:
     from wan26_mock.engine import Engine
-    from wan26_mock.journal import Journal
+    from wan26_mock.journal import RequestJournal
 
-    journal = Journal()
+    journal = RequestJournal()
     for n in range(DEFAULT_PAGE_SIZE * 3):
         journal.record(
             time=n, method="GET", path="/x", query={}, headers={}, body=b"", status=200, response=b"{}",

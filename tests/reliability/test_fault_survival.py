@@ -21,7 +21,7 @@ from relykit import CANARY, FULL, PROVIDERS, admin_list, report
 
 from support import builtin_registry
 from wan26_mock.engine import Engine
-from wan26_mock.journal import Journal as MockJournal
+from wan26_mock.journal import RequestJournal as MockJournal
 from wan26_mock.serve import MockServer, running_server
 
 JOBS = 200 if FULL else 12

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .client import AimlapiClientProtocol
+from .protocol import AimlapiClientProtocol
 from .dialect import DIALECT
 
 __all__ = ["DIALECT", "MODELS", "AimlapiClientProtocol", "wan26_register_providers"]

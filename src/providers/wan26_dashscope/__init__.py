@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .client import DashScopeClientProtocol
+from .protocol import DashScopeClientProtocol
 from .dialect import DIALECT
 
 __all__ = ["DIALECT", "MODELS", "DashScopeClientProtocol", "wan26_register_providers"]

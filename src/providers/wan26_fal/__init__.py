@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .client import FalClientProtocol
+from .protocol import FalClientProtocol
 from .dialect import FalDialect
 
 __all__ = ["DIALECT", "MODELS", "FalClientProtocol", "FalDialect", "wan26_register_providers"]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .client import VtrixClientProtocol
+from .protocol import VtrixClientProtocol
 from .dialect import DIALECT
 
 __all__ = ["DIALECT", "MODELS", "VtrixClientProtocol", "wan26_register_providers"]

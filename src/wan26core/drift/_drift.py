@@ -46,7 +46,10 @@ DRIFT_CLASSES: dict[str, tuple[Severity, str]] = {
     "type_changed": ("breaking", "a field has another JSON type than the contract says"),
     "value_changed": ("breaking", "a value is outside the closed set (enum or const) the contract lists"),
     "constraint_violated": ("breaking", "a value breaks another rule of the contract's schema (pattern, format, range)"),
-    "status_added": ("breaking", "a status word statuses.map does not know (clients cannot map it; fal-client raises)"),
+    "status_added": (
+        "breaking",
+        "a status word statuses.map does not know (clients cannot map it; an official client may raise)",
+    ),
     "limit_tightened": ("breaking", "the provider refuses below a contract limit, or allows fewer enum values"),
     "header_removed": ("breaking", "a response header an official client reads is missing"),
     "header_changed": ("breaking", "a response header an official client reads has another value"),

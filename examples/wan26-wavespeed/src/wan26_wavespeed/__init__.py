@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .client import WaveSpeedClientProtocol
+from .protocol import WaveSpeedClientProtocol
 from .contracts import load_contract
 from .dialect import DIALECT, WaveSpeedDialect
 
