@@ -51,8 +51,9 @@ def contract_problems(data: Any) -> list[str]:
             problems.append(f"{path}: source {source!r} names no entry of `sources`")
     if problems:
         return problems
-    refs = data.get("references")
-    if refs and {"video", "image"} <= set(refs["wire"]) and refs["ordering"] != "videos_first":
+    refs: dict[str, Any] = data.get("references") or {}
+    shared_numbering = isinstance(refs.get("token"), str)
+    if shared_numbering and {"video", "image"} <= set(refs["wire"]) and refs["ordering"] != "videos_first":
         problems.append("references: separate video and image lists are numbered videos first; say ordering videos_first")
     request_schema = data["request"]["schema"]
     try:
@@ -154,6 +155,34 @@ class Contract:
     @property
     def wire_fields(self) -> dict[str, str]:
         return dict(self.data["request"]["fields"])
+
+    @property
+    def media(self) -> dict[str, Any]:
+        """The media array of Wan 2.7 (``request.media``): its wire path, the item type of each slot and the voice
+        key; empty when the endpoint has none."""
+        return dict(self.data["request"].get("media") or {})
+
+    @property
+    def generation(self) -> str:
+        """The model generation the endpoint serves (``"2.6"``, ``"2.7"``)."""
+        return str(self.data.get("generation", "2.6"))
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Other model names that mean this endpoint (``r2v-2.6`` for ``r2v``)."""
+        return tuple(self.data.get("aliases", ()))
+
+    @property
+    def conditional_limits(self) -> list[dict[str, Any]]:
+        """Limits that apply when other fields have values (``conditional_limits``), as data."""
+        return [dict(rule) for rule in self.data.get("conditional_limits", ())]
+
+    def takes(self, slot: str) -> bool:
+        """Whether the endpoint takes media ``slot`` (``first_frame``, ``last_frame``, ``clip``, ``audio``): a wire
+        field of its own, an item type of the media array, or (audio) a supported ``audio_url`` option."""
+        if slot in self.wire_fields or slot in self.media.get("types", {}):
+            return True
+        return slot == "audio" and bool(self.data["options"].get("audio_url", {}).get("supported"))
 
     @property
     def constants(self) -> dict[str, Any]:

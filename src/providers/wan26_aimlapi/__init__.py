@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .protocol import AimlapiClientProtocol
 from .dialect import DIALECT
+from .protocol import AimlapiClientProtocol
 
 __all__ = ["DIALECT", "MODELS", "AimlapiClientProtocol", "wan26_register_providers"]
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .protocol import DashScopeClientProtocol
 from .dialect import DIALECT
+from .protocol import DashScopeClientProtocol
 
 __all__ = ["DIALECT", "MODELS", "DashScopeClientProtocol", "wan26_register_providers"]
 

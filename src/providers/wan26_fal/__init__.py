@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .protocol import FalClientProtocol
 from .dialect import FalDialect
+from .protocol import FalClientProtocol
 
 __all__ = ["DIALECT", "MODELS", "FalClientProtocol", "FalDialect", "wan26_register_providers"]
 

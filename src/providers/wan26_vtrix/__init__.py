@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .protocol import VtrixClientProtocol
 from .dialect import DIALECT
+from .protocol import VtrixClientProtocol
 
 __all__ = ["DIALECT", "MODELS", "VtrixClientProtocol", "wan26_register_providers"]
 

@@ -2,9 +2,11 @@
 
 The user names each reference and writes ``@name`` in the prompt. Native tokens are accepted as well and
 count in the *user's* order: ``character2`` is the user's second reference, ``@Video1`` the user's first
-video, ``@Image1`` the first image. Rendering renumbers everything by the endpoint's ordering rule
-(fal flash numbers videos before images; Vtrix and DashScope keep the order given) and writes the
-endpoint's token syntax. ``@@`` is a literal ``@``; so is an ``@`` glued to a word (``bob@example.com``).
+video, ``@Image1`` the first image (and, on endpoints that number per kind, ``Image 2`` / ``Video 1``).
+Rendering renumbers everything by the endpoint's rule and writes its token syntax: one numbering over all
+references (Wan 2.6: fal flash numbers videos before images, Vtrix and DashScope keep the order given), or one
+numbering per kind when the contract's ``token`` is an object (Wan 2.7: ``Image 1``, ``Image 2``, ``Video 1`` in
+the order given). ``@@`` is a literal ``@``; so is an ``@`` glued to a word (``bob@example.com``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,24 @@ from wan26core._contract import Contract
 from wan26core._errors import Violation
 from wan26core._rules.request import NAME_PATTERN, RESERVED_NAME, GenerationRequest, Reference
 
-__all__ = ["Binding", "Token", "bind_references", "parse_prompt", "read_back", "token_pattern"]
+__all__ = [
+    "Binding",
+    "Token",
+    "bind_references",
+    "one_list_path",
+    "parse_prompt",
+    "per_kind",
+    "read_back",
+    "token_pattern",
+    "wire_lists",
+]
 
 _WORD = r"(?<![A-Za-z0-9_])"
 _TOKENS = re.compile(
     r"(?P<escape>@@)"
     rf"|{_WORD}@(?P<native_kind>(?i:video|image|character))(?P<native_n>[0-9]+)(?![A-Za-z0-9_])"
     rf"|{_WORD}@(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    rf"|{_WORD}(?P<bare_kind>(?i:video|image)) ?(?P<bare_kind_n>[0-9]+)(?![0-9])"
     rf"|{_WORD}(?i:character)(?P<bare_n>[0-9]+)(?![0-9])"
 )
 
@@ -39,13 +52,16 @@ class Token:
     value: str | int  # the name, or the 1-based number in the user's order
 
 
-def parse_prompt(prompt: str, *, bare_tokens: bool = True) -> list[str | Token]:
-    """Split a prompt into literal text and reference tokens (``@@`` already turned into ``@``)."""
+def parse_prompt(prompt: str, *, bare_tokens: bool = True, kind_words: bool = False) -> list[str | Token]:
+    """Split a prompt into literal text and reference tokens (``@@`` already turned into ``@``).
+
+    ``bare_tokens``: ``character2`` is a token; ``kind_words``: so are ``Image 2`` and ``Video 1`` (the native
+    tokens of endpoints that number per kind)."""
     out: list[str | Token] = []
     text: list[str] = []
     pos = 0
     for match in _TOKENS.finditer(prompt):
-        if match.group("bare_n") is not None and not bare_tokens:
+        if (match.group("bare_n") is not None and not bare_tokens) or (match.group("bare_kind") is not None and not kind_words):
             continue
         text.append(prompt[pos : match.start()])
         pos = match.end()
@@ -60,6 +76,9 @@ def parse_prompt(prompt: str, *, bare_tokens: bool = True) -> list[str | Token]:
         elif match.group("native_kind") is not None:
             kind = match.group("native_kind").lower()
             token = Token(match.start(), match.end(), match.group(0), kind, int(match.group("native_n")))
+        elif match.group("bare_kind") is not None:
+            kind = match.group("bare_kind").lower()
+            token = Token(match.start(), match.end(), match.group(0), kind, int(match.group("bare_kind_n")))
         else:
             token = Token(match.start(), match.end(), match.group(0), "character", int(match.group("bare_n")))
         out.append(token)
@@ -131,14 +150,24 @@ def bind_references(request: GenerationRequest, contract: Contract) -> Binding:
     else:
         order = [i for i, r in enumerate(refs) if r.resolved_kind is not None]
     wire_kinds = spec["wire"] if spec else {}
+    one_list = one_list_path(spec)
     # references of a kind the endpoint has no wire field for are reported by the count rules, not bound
-    order = [i for i in order if "mixed" in wire_kinds or refs[i].resolved_kind in wire_kinds]
-    number_of = {user_index: n for n, user_index in enumerate(order, start=1)}
-    template = spec["token"] if spec else None
+    order = [i for i in order if one_list or refs[i].resolved_kind in wire_kinds]
+    if spec is not None and per_kind(spec):  # Image 1, Image 2, Video 1: each kind counted on its own
+        number_of = {i: [j for j in order if refs[j].resolved_kind == refs[i].resolved_kind].index(i) + 1 for i in order}
+    else:
+        number_of = {user_index: n for n, user_index in enumerate(order, start=1)}
+
+    def token_for(index: int) -> str | None:
+        if spec is None or index not in number_of:
+            return None
+        token = spec["token"]
+        template = token if isinstance(token, str) else token.get(str(refs[index].resolved_kind))
+        return None if template is None else str(template).replace("{n}", str(number_of[index]))
 
     used: set[int] = set()
     rendered: list[str] = []
-    for part in parse_prompt(request.prompt, bare_tokens=spec is not None):
+    for part in parse_prompt(request.prompt, bare_tokens=spec is not None, kind_words=spec is not None and per_kind(spec)):
         if isinstance(part, str):
             rendered.append(part)
             continue
@@ -152,17 +181,16 @@ def bind_references(request: GenerationRequest, contract: Contract) -> Binding:
             rendered.append(part.text)
             continue
         used.add(target)
-        if template is None or target not in number_of:
-            rendered.append(part.text)  # the count/kind violation explains why it cannot be bound
-        else:
-            rendered.append(template.replace("{n}", str(number_of[target])))
+        # without a token the count/kind violation explains why it cannot be bound
+        rendered.append(token_for(target) or part.text)
     for i, ref in enumerate(refs):
         if i not in used and spec is not None:
             violation(f"references[{i}]", "references.unused", f"reference @{ref.name} is never named in the prompt", ref.name)
 
     prompt = "".join(rendered)
     if spec is not None:
-        expected = sum(1 for part in parse_prompt(request.prompt) if isinstance(part, Token))
+        parts = parse_prompt(request.prompt, kind_words=per_kind(spec))
+        expected = sum(1 for part in parts if isinstance(part, Token))
         found = sum(len(token_pattern(t).findall(prompt)) for t in _distinct_tokens(spec))
         if found > expected:
             violation(
@@ -177,15 +205,27 @@ def bind_references(request: GenerationRequest, contract: Contract) -> Binding:
             wire.setdefault(path, [])
         for user_index in order:
             kind = refs[user_index].resolved_kind
-            path = wire_kinds["mixed"] if "mixed" in wire_kinds else wire_kinds[str(kind)]
-            wire[path].append(refs[user_index].source)
+            wire[one_list or wire_kinds[str(kind)]].append(refs[user_index].source)
     return Binding(prompt=prompt, wire=wire, numbered=[refs[i] for i in order], violations=violations)
+
+
+def per_kind(spec: dict[str, Any]) -> bool:
+    """Whether the endpoint numbers each kind on its own (its ``token`` names a template per kind)."""
+    return isinstance(spec["token"], dict)
+
+
+def one_list_path(spec: dict[str, Any] | None) -> str | None:
+    """The wire path of the one list that holds every reference (``mixed`` URLs, or a ``media`` array of items)."""
+    wire = spec["wire"] if spec else {}
+    path = wire.get("mixed") or wire.get("media")
+    return str(path) if path else None
 
 
 def _distinct_tokens(spec: dict[str, Any]) -> list[str]:
     """Accepted token templates, dropping ones another already matches case-insensitively."""
+    token = spec["token"]
     seen: dict[str, str] = {}
-    for template in [spec["token"], *spec["accepted_tokens"]]:
+    for template in [*([token] if isinstance(token, str) else token.values()), *spec["accepted_tokens"]]:
         seen.setdefault(template.lower(), template)
     return list(seen.values())
 
@@ -204,14 +244,34 @@ def read_back(body: dict[str, Any], contract: Contract) -> list[str]:
     prompt = get_path(body, contract.wire_fields["prompt"])
     if spec is None or not isinstance(prompt, str):
         return []
+    lists = wire_lists(body, contract)
+    if not per_kind(spec):
+        # one numbering: one list, or one list per kind with videos numbered first (the contract check insists on it)
+        numbered = lists.get("mixed") or [*lists.get("video", []), *lists.get("image", [])]
+        return [numbered[int(m.group(1)) - 1] for m in token_pattern(spec["token"]).finditer(prompt)]
+    found = [
+        (m.start(), lists.get(kind, []), int(m.group(1)))
+        for kind, template in spec["token"].items()
+        for m in token_pattern(template).finditer(prompt)
+    ]
+    return [numbered[n - 1] for _, numbered, n in sorted(found, key=lambda f: f[0])]
+
+
+def wire_lists(body: Any, contract: Contract) -> dict[str, list[str]]:
+    """A wire body's reference sources in wire order: ``{"mixed": [...]}`` for one plain list, else by kind
+    (``"video"``, ``"image"``), also when the references are items of a ``media`` array."""
+    spec = contract.references or {"wire": {}}
     wire = spec["wire"]
     if "mixed" in wire:
-        numbered = list(get_path(body, wire["mixed"]) or [])
-    else:
-        # one list per kind: videos are numbered first (the contract schema check insists on it)
-        numbered = [*(get_path(body, wire.get("video", "")) or []), *(get_path(body, wire.get("image", "")) or [])]
-    pattern = token_pattern(spec["token"])
-    return [numbered[int(m.group(1)) - 1] for m in pattern.finditer(prompt)]
+        return {"mixed": list(get_path(body, wire["mixed"]) or [])}
+    if "media" in wire:
+        kind_of = {v: k for k, v in contract.media["types"].items() if k in ("video", "image")}
+        lists: dict[str, list[str]] = {"video": [], "image": []}
+        for item in get_path(body, wire["media"]) or []:
+            if isinstance(item, dict) and item.get("type") in kind_of:
+                lists[kind_of[item["type"]]].append(str(item.get("url")))
+        return lists
+    return {kind: list(get_path(body, path) or []) for kind, path in wire.items()}
 
 
 def get_path(body: Any, path: str) -> Any:

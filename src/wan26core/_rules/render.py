@@ -8,10 +8,13 @@ from typing import Any
 
 from wan26core._contract import Contract
 from wan26core._rules.references import set_path
-from wan26core._rules.request import GenerationRequest, source_type
+from wan26core._rules.request import GenerationRequest, Reference, source_type
 from wan26core._rules.validation import OPTION_FIELDS, check, wire_value
 
-__all__ = ["WireRequest", "render_body"]
+__all__ = ["WireRequest", "media_items", "render_body"]
+
+#: media slot -> the request attribute that fills it
+_SLOT_ATTRIBUTES = {"first_frame": "image", "last_frame": "last_frame", "clip": "clip", "audio": "audio"}
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,15 @@ def render_body(request: GenerationRequest, contract: Contract, *, probe: bool =
         set_path(body, path, copy.deepcopy(value))
     fields = contract.wire_fields
     set_path(body, fields["prompt"], binding.prompt)
+    media = contract.media
     for path, sources in binding.wire.items():
-        if sources:
+        if sources and path != media.get("wire"):
             set_path(body, path, list(sources))
-    if request.image is not None and "first_frame" in fields:
-        set_path(body, fields["first_frame"], request.image)
+    if media:
+        set_path(body, media["wire"], media_items(request, binding.numbered, contract))
+    for slot, attr in _SLOT_ATTRIBUTES.items():
+        if getattr(request, attr) is not None and slot in fields:
+            set_path(body, fields[slot], getattr(request, attr))
     for name, attr in OPTION_FIELDS.items():
         value = getattr(request, attr)
         option = contract.option(name)
@@ -65,7 +72,8 @@ def render_body(request: GenerationRequest, contract: Contract, *, probe: bool =
         set_path(body, table["wire"], table["tiers"][tier][ratio])
     transport = contract.transport
     submit = transport["routes"]["submit"]
-    sources = [r.source for r in request.references] + [s for s in (request.image, request.audio) if s]
+    sources = [r.source for r in request.references] + [r.voice for r in request.references if r.voice]
+    sources += [s for s in (request.image, request.last_frame, request.clip, request.audio) if s]
     return WireRequest(
         provider=contract.id,
         method=submit["method"],
@@ -74,3 +82,20 @@ def render_body(request: GenerationRequest, contract: Contract, *, probe: bool =
         body=body,
         local_files=tuple(s for s in sources if source_type(s) == "path"),
     )
+
+
+def media_items(request: GenerationRequest, references: list[Reference], contract: Contract) -> list[dict[str, str]]:
+    """Wan 2.7's media array: the filled slots first (the first frame leads, as the dashscope SDK puts it), then
+    the references in the endpoint's numbering, each ``{"type", "url"}`` plus its voice sample where it has one."""
+    types, voice = contract.media["types"], contract.media.get("voice")
+    items = [
+        {"type": types[slot], "url": getattr(request, attr)}
+        for slot, attr in _SLOT_ATTRIBUTES.items()
+        if slot in types and getattr(request, attr) is not None
+    ]
+    for ref in references:
+        item = {"type": types[str(ref.resolved_kind)], "url": ref.source}
+        if voice and ref.voice is not None:
+            item[voice] = ref.voice
+        items.append(item)
+    return items

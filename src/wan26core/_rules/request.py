@@ -55,6 +55,7 @@ class Reference:
     name: str
     source: str
     kind: ReferenceKind | None = None  # inferred from the source when not given
+    voice: str | None = None  # a voice sample for this reference (Wan 2.7); a URL, data URI or local path
 
     @property
     def resolved_kind(self) -> ReferenceKind | None:
@@ -68,7 +69,9 @@ class GenerationRequest:
     prompt: str
     references: tuple[Reference, ...] = ()
     negative_prompt: str | None = None
-    image: str | None = None  # first frame (image-to-video)
+    image: str | None = None  # first frame (image-to-video; beside the references on Wan 2.7 reference-to-video)
+    last_frame: str | None = None  # last frame (Wan 2.7 image-to-video)
+    clip: str | None = None  # a video clip to continue (Wan 2.7 image-to-video)
     audio: str | None = None  # driving/background audio URL
     resolution: Resolution | None = None
     aspect_ratio: AspectRatio | None = None
@@ -95,7 +98,12 @@ class GenerationRequest:
             value = getattr(self, f.name)
             if f.name == "references":
                 out["references"] = [
-                    {k: v for k, v in (("name", r.name), ("kind", r.kind), ("source", r.source)) if v is not None} for r in value
+                    {
+                        k: v
+                        for k, v in (("name", r.name), ("kind", r.kind), ("source", r.source), ("voice", r.voice))
+                        if v is not None
+                    }
+                    for r in value
                 ]
             elif value is not None:
                 out[f.name] = value
@@ -113,7 +121,7 @@ class GenerationRequest:
 # --- parsing untrusted JSON ------------------------------------------------------------------------
 
 _BOOL_FIELDS = ("prompt_expansion", "generate_audio", "safety_checker", "watermark")
-_STR_FIELDS = ("negative_prompt", "image", "audio")
+_STR_FIELDS = ("negative_prompt", "image", "last_frame", "clip", "audio")
 _ENUM_FIELDS: dict[str, tuple[Any, ...]] = {
     "resolution": get_args(Resolution),
     "aspect_ratio": get_args(AspectRatio),
@@ -183,7 +191,7 @@ def parse_partial(data: Any) -> tuple[GenerationRequest | None, list[Violation]]
         if not isinstance(item, dict):
             bad(path, "request.type", "a reference is an object with name, source and optional kind", _short(item))
             continue
-        extra = set(item) - {"name", "source", "kind"}
+        extra = set(item) - {"name", "source", "kind", "voice"}
         if extra:
             bad(path, "request.unknown_field", f"unknown reference field(s): {', '.join(sorted(map(str, extra)))}")
         ref_name, source, kind = item.get("name"), item.get("source"), item.get("kind")
@@ -196,7 +204,11 @@ def parse_partial(data: Any) -> tuple[GenerationRequest | None, list[Violation]]
         if kind is not None and kind not in ("video", "image"):
             bad(f"{path}.kind", "references.kind", "kind must be 'video' or 'image'", _short(kind), ["video", "image"])
             continue
-        parsed.append(Reference(name=ref_name, source=source, kind=kind))
+        voice = item.get("voice")
+        if voice is not None and not (isinstance(voice, str) and _is_text(voice)):
+            bad(f"{path}.voice", "request.type", "voice must be a string (URL, data URI or local path)", _short(voice))
+            continue
+        parsed.append(Reference(name=ref_name, source=source, kind=kind, voice=voice))
     kwargs.setdefault("prompt", "")
     return GenerationRequest(references=tuple(parsed), **kwargs), problems
 

@@ -13,8 +13,10 @@ from typing import Any
 
 from wan26core._contract import Contract
 from wan26core._errors import UnsupportedOptionError, ValidationError, Violation
+from wan26core._rules.conditions import check_conditions
 from wan26core._rules.references import Binding, bind_references
 from wan26core._rules.request import GenerationRequest, Reference, source_type
+from wan26core._rules.slots import check_slots
 from wan26core._rules.sources import check_source, client_rules, sniff, trusted_sources
 
 __all__ = ["OPTION_FIELDS", "Report", "check", "json_key", "sniff", "trusted_sources", "validate", "wire_value"]
@@ -180,24 +182,15 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
         prefix = "reference_video" if kind == "video" else "reference_image"
         check_source(ref.source, limits.get(prefix), prefix, f"references[{i}].source", "references.source", probe, add)
 
-    # first frame and audio ------------------------------------------------------------------------
-    if contract.task == "i2v":
-        if request.image is None:
-            add("image", "first_frame.required", "image-to-video needs a first-frame image")
-        else:
-            check_source(request.image, limits.get("first_frame"), "first_frame", "image", "first_frame.source", probe, add)
-    elif request.image is not None:
-        add(
-            "image",
-            "option.unsupported",
-            f"{contract.id} takes no first-frame image (use a named reference)",
-            value=request.image,
-        )
+    # first frame, last frame, clip, voices and audio ------------------------------------------------
+    check_slots(request, contract, probe, add)
     if request.audio is not None and contract.supports("audio_url"):
         check_source(request.audio, limits.get("audio"), "audio", "audio", "audio.source", probe, add)
     if client_rules() and "upload" not in contract.transport["routes"]:  # what submit would refuse, said now
         sources = [(f"references[{i}].source", r.source) for i, r in enumerate(request.references)]
-        sources += [(name, value) for name, value in (("image", request.image), ("audio", request.audio)) if value]
+        sources += [(f"references[{i}].voice", r.voice) for i, r in enumerate(request.references) if r.voice]
+        slots = ("image", "last_frame", "clip", "audio")
+        sources += [(name, getattr(request, name)) for name in slots if getattr(request, name)]
         for path, source in sources:
             if isinstance(source, str) and source.strip() and source_type(source) == "path":
                 add(
@@ -241,6 +234,8 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
                 value=ratio,
             )
 
+    check_conditions(request, contract, add)
+
     # advice ---------------------------------------------------------------------------------------
     expansion = request.prompt_expansion if request.prompt_expansion is not None else contract.default("prompt_expansion")
     if request.shot_type is not None and contract.supports("shot_type") and expansion is False:
@@ -266,10 +261,11 @@ def _check_types(request: GenerationRequest, add: Callable[..., None]) -> bool:
         if value is not None and (not isinstance(value, types) or (bool not in types and isinstance(value, bool))):
             add(attr, "request.type", f"{attr} must be {' or '.join(t.__name__ for t in types)}", value=value)
             ok = False
-    image: Any = request.image
-    if image is not None and not isinstance(image, str):
-        add("image", "request.type", "image must be a string (URL, data URI or local path)", value=image)
-        ok = False
+    for name in ("image", "last_frame", "clip"):
+        source: Any = getattr(request, name)
+        if source is not None and not isinstance(source, str):
+            add(name, "request.type", f"{name} must be a string (URL, data URI or local path)", value=source)
+            ok = False
     for i, item in enumerate(request.references):
         ref: Any = item
         if not (
@@ -277,8 +273,10 @@ def _check_types(request: GenerationRequest, add: Callable[..., None]) -> bool:
             and isinstance(ref.name, str)
             and isinstance(ref.source, str)
             and ref.kind in (None, "video", "image")
+            and (ref.voice is None or isinstance(ref.voice, str))
         ):
-            add(f"references[{i}]", "request.type", "a reference has a str name, a str source and kind video|image", value=ref)
+            text = "a reference has a str name, a str source, kind video|image and an optional str voice"
+            add(f"references[{i}]", "request.type", text, value=ref)
             ok = False
     return ok
 

@@ -107,7 +107,10 @@ def _canonical(body: dict[str, Any], contract: Contract) -> tuple[GenerationRequ
         problems.append(_shape(fields["prompt"], "the prompt must be a string", contract))
     references: list[Reference] = []
     spec = contract.references
-    if spec is not None:
+    slots: dict[str, Any] = {}
+    if contract.media:
+        references, slots = _read_media(body, contract, problems, sources)
+    elif spec is not None:
         wire = spec["wire"]
         lists = [("mixed", wire["mixed"])] if "mixed" in wire else [(k, wire[k]) for k in ("video", "image") if k in wire]
         for kind, path in lists:
@@ -123,10 +126,12 @@ def _canonical(body: dict[str, Any], contract: Contract) -> tuple[GenerationRequ
                     sources.append(_not_a_url(f"references[{len(references)}]", "references.source", source, contract))
                     source = _UNFETCHABLE
                 references.append(Reference(f"ref{len(references) + 1}", source, guessed or "image"))  # type: ignore[arg-type]
-    image = get_path(body, fields["first_frame"]) if "first_frame" in fields else None
-    if isinstance(image, str) and not _fetchable(image):
-        sources.append(_not_a_url("image", "first_frame.source", image, contract))
-        image = _UNFETCHABLE
+    for slot, attr in (("first_frame", "image"), ("last_frame", "last_frame"), ("clip", "clip")):
+        value = get_path(body, fields[slot]) if slot in fields else slots.get(slot)
+        if isinstance(value, str) and not _fetchable(value):
+            sources.append(_not_a_url(attr, f"{slot}.source", value, contract))
+            value = _UNFETCHABLE
+        slots[attr] = value
     audio_wire = contract.options.get("audio_url", {}).get("wire")
     audio = get_path(body, audio_wire) if audio_wire else None
     if isinstance(audio, str) and not _fetchable(audio):
@@ -160,9 +165,51 @@ def _canonical(body: dict[str, Any], contract: Contract) -> tuple[GenerationRequ
     if problems:
         raise ValidationError(problems, provider=contract.id)
     try:
-        return GenerationRequest(prompt=prompt or "", references=tuple(references), image=image, **kwargs), sources
+        if slots.get("audio") is not None:
+            kwargs["audio"] = slots["audio"]
+        media = {attr: slots[attr] for attr in ("image", "last_frame", "clip")}
+        return GenerationRequest(prompt=prompt or "", references=tuple(references), **media, **kwargs), sources
     except TypeError as exc:  # pragma: no cover - kwargs are all known fields
         raise ValidationError([_shape("$", str(exc), contract)], provider=contract.id) from exc
+
+
+def _read_media(
+    body: dict[str, Any], contract: Contract, problems: list[Violation], sources: list[Violation]
+) -> tuple[list[Reference], dict[str, Any]]:
+    """Wan 2.7's media array read back: references (``ref1`` … in media order, with their voice samples) and the
+    other slots by name (``first_frame``, ``last_frame``, ``clip``, ``audio``)."""
+    media = contract.media
+    slot_of = {item_type: slot for slot, item_type in media["types"].items()}
+    voice_key = media.get("voice")
+    items = get_path(body, media["wire"])
+    references: list[Reference] = []
+    slots: dict[str, Any] = {}
+    if items is None:
+        return references, slots
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("url"), str) for i in items):
+        problems.append(_shape(media["wire"], "must be a list of {type, url} objects", contract))
+        return references, slots
+    for item in items:
+        slot = slot_of.get(item.get("type"))
+        url = item["url"]
+        if slot is None:
+            problems.append(_shape(media["wire"], f"unknown media type {item.get('type')!r}", contract))
+            continue
+        field = f"references[{len(references)}]" if slot in ("image", "video") else ("image" if slot == "first_frame" else slot)
+        if not _fetchable(url):
+            sources.append(_not_a_url(field, f"{slot}.source", url, contract))
+            url = _UNFETCHABLE
+        if slot not in ("image", "video"):
+            if slot in slots:
+                problems.append(_shape(media["wire"], f"more than one {item['type']!r} item", contract))
+            slots[slot] = url
+            continue
+        voice = item.get(voice_key) if voice_key else None
+        if voice is not None and (not isinstance(voice, str) or not _fetchable(voice)):
+            sources.append(_not_a_url(f"{field}.voice", "references.voice.source", str(voice)[:200], contract))
+            voice = _UNFETCHABLE
+        references.append(Reference(f"ref{len(references) + 1}", url, slot, voice=voice))
+    return references, slots
 
 
 def _fetchable(source: str) -> bool:

@@ -42,7 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--wan26-mock-tls",
         action="store_true",
         default=False,
-        help="serve wan26_mock_server over HTTPS from a local CA (the default whenever a client that a dialect lists as https-only is installed)",
+        help="serve wan26_mock_server over HTTPS from a local CA "
+        "(the default whenever a client that a dialect lists as https-only is installed)",
     )
     for name, (text, kind, default) in INI_OPTIONS.items():
         parser.addini(name, text, type=kind, default=default)
