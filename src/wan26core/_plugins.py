@@ -82,12 +82,23 @@ class Registry:
         """The endpoint ``provider/model``; :class:`UnknownProviderError` lists what exists."""
         providers = self.providers()
         try:
-            return providers[provider_id]
+            return providers[provider_id] if provider_id in providers else providers[self.aliases()[provider_id]]
         except KeyError:
             close = difflib.get_close_matches(provider_id, providers, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             known = ", ".join(providers) or "none (no plugins loaded; check WAN26_LOAD_PLUGINS)"
             raise UnknownProviderError(f"unknown provider {provider_id!r}.{hint} Registered: {known}") from None
+
+    def aliases(self) -> dict[str, str]:
+        """Other ids of registered endpoints (``fal/r2v-2.6`` -> ``fal/r2v``), from their contracts' ``aliases``;
+        a registered id always wins over an alias."""
+        providers = self.providers()
+        found: dict[str, str] = {}
+        for provider_id, provider in providers.items():
+            family = provider_id.split("/", 1)[0]
+            for alias in provider.contract.aliases:
+                found.setdefault(f"{family}/{alias}", provider_id)
+        return {alias: target for alias, target in found.items() if alias not in providers}
 
     def _load_entry_points(self) -> None:
         with self._lock:

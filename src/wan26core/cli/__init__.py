@@ -278,12 +278,14 @@ def _cmd_providers(args: argparse.Namespace, registry: Registry, out: TextIO) ->
     if not described:
         out.write("no providers registered (check WAN26_LOAD_PLUGINS)\n")
     for d in described:
-        out.write(f"{d['id']:<22} {d['task']}  {d['native_model']}\n")
+        also = f"  (also {', '.join(d['aliases'])})" if d["aliases"] else ""
+        out.write(f"{d['id']:<22} Wan {d['generation']}  {d['task']}  {d['native_model']}{also}\n")
         refs = d.get("references")
         if refs:
             out.write(
                 f"    references: {refs['video']['max']} videos, {refs['image']['max']} images, "
-                f"{refs['total']['min']}-{refs['total']['max']} in all; order {refs['ordering']}; token {refs['token']}\n"
+                f"{refs['total']['min']}-{refs['total']['max']} in all; order {refs['ordering']}; "
+                f"token {_token_text(refs['token'])}\n"
             )
         opts = d["options"]
         shown = {k: ("n/a" if v is False else v) for k, v in opts.items()}
@@ -295,6 +297,11 @@ def _cmd_providers(args: argparse.Namespace, registry: Registry, out: TextIO) ->
         out.write(f"    options: {', '.join(flags)}\n")
         out.write(f"    price: {d['pricing']}\n")
     return EXIT_OK
+
+
+def _token_text(token: str | dict[str, str]) -> str:
+    """``character{n}``, or ``Image {n} / Video {n} (numbered per kind)``."""
+    return token if isinstance(token, str) else " / ".join(token.values()) + " (numbered per kind)"
 
 
 def describe(provider: Provider) -> dict[str, Any]:
@@ -319,6 +326,8 @@ def describe(provider: Provider) -> dict[str, Any]:
         price = "not documented"
     return {
         "id": provider.id,
+        "generation": contract.generation,
+        "aliases": [f"{provider.id.split('/', 1)[0]}/{a}" for a in contract.aliases],
         "task": contract.task,
         "native_model": contract.native_model,
         "prompt_max_length": limits["prompt"]["max_length"],
@@ -408,7 +417,7 @@ def _cmd_render(args: argparse.Namespace, registry: Registry, out: TextIO) -> in
         return EXIT_INVALID
     from wan26core._pricing import estimate_cost
 
-    cost = estimate_cost(parsed, provider.contract)
+    cost = estimate_cost(parsed, provider.contract, probe=args.probe)
     if args.json:
         json.dump({**wire.as_dict(), "estimated_cost_usd": cost.usd if cost else None}, out, indent=2, ensure_ascii=False)
     else:
