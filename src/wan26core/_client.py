@@ -6,15 +6,15 @@
 
 Both clients run the same operations (``wan26core._runtime``); every submit is journaled before it is
 sent and after it is accepted, so a crash or a timeout never loses a paid job. What the sync and async classes
-share is in :mod:`wan26core._client_base`; what remains here twice is the running itself (``run_sync`` with an
-``httpx.Client`` against ``await run_async`` with an ``httpx.AsyncClient``), as in httpx: a method cannot be both
-blocking and awaitable.
+share (the constructor, the submit as one operation, the bookkeeping) is in :mod:`wan26core._client_base`; what
+remains here twice is each method that runs I/O (``run_sync`` with an ``httpx.Client`` against ``await run_async``
+with an ``httpx.AsyncClient``), as in httpx: a method cannot be both blocking and awaitable. Their long signatures
+are written compactly (``# fmt: skip``), so that a mirrored method is mostly the lines that differ.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 import httpx
 
@@ -22,15 +22,8 @@ from wan26core._client_base import ClientBase, JobBase, RequestLike, ResultBase,
 from wan26core._download import DownloadedFile, adownload, download
 from wan26core._drivers import run_async, run_sync
 from wan26core._errors import JobTimeoutError
-from wan26core._journal import Journal
-from wan26core._plugins import Registry
 from wan26core._protocol import JobRef, JobStatus, VideoResult
-from wan26core._runtime import (
-    Endpoint,
-    RetryPolicy,
-    submit_op,
-    upload_op,
-)
+from wan26core._runtime import Endpoint
 
 __all__ = ["AsyncClient", "AsyncJob", "AsyncResult", "Client", "Job", "Result"]
 
@@ -38,7 +31,7 @@ _LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100)
 
 
 # --- sync ------------------------------------------------------------------------------------------
-class Client(ClientBase):
+class Client(ClientBase[httpx.Client]):
     """Run jobs with blocking calls. Keys and base URLs default to each provider's environment variables.
 
     ``mock=True``: the client talks to a mock (its ``http`` transport or base URLs point there): its jobs are
@@ -50,42 +43,8 @@ class Client(ClientBase):
     a finished job within about 3 s for several times the requests.
     """
 
-    def __init__(
-        self,
-        provider: str | None = None,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        keys: Mapping[str, str] | None = None,
-        base_urls: Mapping[str, str] | None = None,
-        registry: Registry | None = None,
-        journal: Journal | str | os.PathLike[str] | bool | None = True,
-        http: httpx.Client | None = None,
-        timeout: float | httpx.Timeout = 60.0,
-        retry: RetryPolicy | None = None,
-        time_scale: float = 1.0,
-        stream: bool = True,
-        poll: Mapping[str, float] | None = None,
-        environ: Mapping[str, str] | None = None,
-        mock: bool = False,
-    ) -> None:
-        super().__init__(
-            provider,
-            api_key=api_key,
-            base_url=base_url,
-            keys=keys,
-            base_urls=base_urls,
-            registry=registry,
-            journal=journal,
-            retry=retry,
-            time_scale=time_scale,
-            stream=stream,
-            poll=poll,
-            environ=environ,
-            mock=mock,
-        )
-        self._own_http = http is None
-        self.http = http or httpx.Client(timeout=timeout, follow_redirects=True)
+    def _new_http(self, timeout: float | httpx.Timeout) -> httpx.Client:
+        return httpx.Client(timeout=timeout, follow_redirects=True)
 
     def __enter__(self) -> Client:
         return self
@@ -98,57 +57,26 @@ class Client(ClientBase):
             self.http.close()
 
     def submit(
-        self,
-        request: RequestLike,
-        provider: str | None = None,
-        *,
-        webhook_url: str | None = None,
-        label: str | None = None,
-        output: str | os.PathLike[str] | None = None,
-        overwrite: bool = False,
-    ) -> Job:
+        self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None,
+        label: str | None = None, output: str | os.PathLike[str] | None = None, overwrite: bool = False,
+    ) -> Job:  # fmt: skip
         """Validate, journal and send the request once; returns as soon as the provider accepted it.
 
         ``output``: where the video will be saved; checked with the request before anything is sent, and
         journaled so that ``wan26 jobs resume`` can fetch it there if this process dies first.
         """
-        endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
-        if wire.local_files:
-            req = run_sync(upload_op(endpoint, req, self.retry), self.http)
-            wire = self.rerender(endpoint, req, wire)
-        op = submit_op(
-            endpoint,
-            wire,
-            req.to_dict(),
-            journal=self.journal,
-            policy=self.retry,
-            webhook_url=webhook_url,
-            label=label,
-            mock=self.mock,
-        )
-        local_id, ref = run_sync(op, self.http)
-        if output is not None:
-            self.want_output(local_id, output, overwrite)
-        return Job(self, endpoint, ref, local_id)
+        submission = self._submission(request, provider, webhook_url=webhook_url, label=label, output=output, overwrite=overwrite)
+        return Job(self, *run_sync(submission, self.http))
 
     def job(self, ident: str) -> Job:
         """A journaled job by local id (or a unique prefix of it) or the provider's job id."""
-        record = self.record(ident)
-        endpoint, ref = self.ref_of(record)
-        return Job(self, endpoint, ref, record.id)
+        return Job(self, *self._located(ident))
 
     def generate(
-        self,
-        request: RequestLike,
-        provider: str | None = None,
-        *,
-        output: str | os.PathLike[str] | None = None,
-        timeout: float | None = None,
-        cancel_on_timeout: bool = False,
-        on_update: UpdateCallback | None = None,
-        overwrite: bool = False,
-        label: str | None = None,
-    ) -> Result:
+        self, request: RequestLike, provider: str | None = None, *, output: str | os.PathLike[str] | None = None,
+        timeout: float | None = None, cancel_on_timeout: bool = False, on_update: UpdateCallback | None = None,
+        overwrite: bool = False, label: str | None = None,
+    ) -> Result:  # fmt: skip
         """Submit, wait and fetch the result (and download it to ``output`` when given).
 
         ``output`` is journaled as soon as the job is accepted: if this process dies before the download
@@ -212,47 +140,13 @@ class Result(ResultBase):
 
 
 # --- async -----------------------------------------------------------------------------------------
-class AsyncClient(ClientBase):
+class AsyncClient(ClientBase[httpx.AsyncClient]):
     """The same as :class:`Client`, with ``await``; many jobs can wait concurrently."""
 
-    def __init__(
-        self,
-        provider: str | None = None,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        keys: Mapping[str, str] | None = None,
-        base_urls: Mapping[str, str] | None = None,
-        registry: Registry | None = None,
-        journal: Journal | str | os.PathLike[str] | bool | None = True,
-        http: httpx.AsyncClient | None = None,
-        timeout: float | httpx.Timeout = 60.0,
-        retry: RetryPolicy | None = None,
-        time_scale: float = 1.0,
-        stream: bool = True,
-        poll: Mapping[str, float] | None = None,
-        environ: Mapping[str, str] | None = None,
-        mock: bool = False,
-    ) -> None:
-        super().__init__(
-            provider,
-            api_key=api_key,
-            base_url=base_url,
-            keys=keys,
-            base_urls=base_urls,
-            registry=registry,
-            journal=journal,
-            retry=retry,
-            time_scale=time_scale,
-            stream=stream,
-            poll=poll,
-            environ=environ,
-            mock=mock,
-        )
-        self._own_http = http is None
+    def _new_http(self, timeout: float | httpx.Timeout) -> httpx.AsyncClient:
         # no cap on connections: each fal job holds one for its status stream, and with httpx's default of 100
         # a thousand concurrent jobs queue their polls behind the streams (bench/client_concurrency.py: 96 s -> 21 s)
-        self.http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=True, limits=_LIMITS)
+        return httpx.AsyncClient(timeout=timeout, follow_redirects=True, limits=_LIMITS)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -265,51 +159,20 @@ class AsyncClient(ClientBase):
             await self.http.aclose()
 
     async def submit(
-        self,
-        request: RequestLike,
-        provider: str | None = None,
-        *,
-        webhook_url: str | None = None,
-        label: str | None = None,
-        output: str | os.PathLike[str] | None = None,
-        overwrite: bool = False,
-    ) -> AsyncJob:
-        endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
-        if wire.local_files:
-            req = await run_async(upload_op(endpoint, req, self.retry), self.http)
-            wire = self.rerender(endpoint, req, wire)
-        op = submit_op(
-            endpoint,
-            wire,
-            req.to_dict(),
-            journal=self.journal,
-            policy=self.retry,
-            webhook_url=webhook_url,
-            label=label,
-            mock=self.mock,
-        )
-        local_id, ref = await run_async(op, self.http)
-        if output is not None:
-            self.want_output(local_id, output, overwrite)
-        return AsyncJob(self, endpoint, ref, local_id)
+        self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None,
+        label: str | None = None, output: str | os.PathLike[str] | None = None, overwrite: bool = False,
+    ) -> AsyncJob:  # fmt: skip
+        submission = self._submission(request, provider, webhook_url=webhook_url, label=label, output=output, overwrite=overwrite)
+        return AsyncJob(self, *await run_async(submission, self.http))
 
     def job(self, ident: str) -> AsyncJob:
-        record = self.record(ident)
-        endpoint, ref = self.ref_of(record)
-        return AsyncJob(self, endpoint, ref, record.id)
+        return AsyncJob(self, *self._located(ident))
 
     async def generate(
-        self,
-        request: RequestLike,
-        provider: str | None = None,
-        *,
-        output: str | os.PathLike[str] | None = None,
-        timeout: float | None = None,
-        cancel_on_timeout: bool = False,
-        on_update: UpdateCallback | None = None,
-        overwrite: bool = False,
-        label: str | None = None,
-    ) -> AsyncResult:
+        self, request: RequestLike, provider: str | None = None, *, output: str | os.PathLike[str] | None = None,
+        timeout: float | None = None, cancel_on_timeout: bool = False, on_update: UpdateCallback | None = None,
+        overwrite: bool = False, label: str | None = None,
+    ) -> AsyncResult:  # fmt: skip
         job = await self.submit(request, provider, label=label, output=output, overwrite=overwrite)
         result = await job.wait(timeout=timeout, cancel_on_timeout=cancel_on_timeout, on_update=on_update)
         if output is not None:

@@ -1,13 +1,16 @@
 """What :class:`~wan26core.Client` and :class:`~wan26core.AsyncClient` share, none of it I/O: the configuration, the
 endpoint of each provider, preparing (validating, rendering) a request, the journal's records, and the job and
-result identity and bookkeeping. :mod:`wan26core._client` adds the two ways of running: blocking and awaitable."""
+result identity and bookkeeping, the whole submit as one operation. :mod:`wan26core._client` adds the two ways of
+running: blocking and awaitable."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+import httpx
 
 from wan26core._download import DownloadedFile
 from wan26core._errors import JobCancelledError, ValidationError, Wan26Error
@@ -27,6 +30,8 @@ from wan26core._runtime import (
     record_status,
     result_op,
     status_op,
+    submit_op,
+    upload_op,
     video_record,
     wait_op,
 )
@@ -39,25 +44,30 @@ RequestLike = GenerationRequest | Mapping[str, Any]
 
 UpdateCallback = Callable[[JobStatus], None]
 
+#: the HTTP client of :class:`~wan26core.Client` or of :class:`~wan26core.AsyncClient`
+HttpT = TypeVar("HttpT", bound=httpx.Client | httpx.AsyncClient)
 
-class ClientBase:
-    """What both clients share: endpoints, rendering, the journal, policies."""
+
+class ClientBase(Generic[HttpT]):
+    """What both clients share: endpoints, rendering, the journal, policies, and their one constructor."""
 
     def __init__(
         self,
-        provider: str | None,
+        provider: str | None = None,
         *,
-        api_key: str | None,
-        base_url: str | None,
-        keys: Mapping[str, str] | None,
-        base_urls: Mapping[str, str] | None,
-        registry: Registry | None,
-        journal: Journal | str | os.PathLike[str] | bool | None,
-        retry: RetryPolicy | None,
-        time_scale: float,
-        stream: bool,
-        poll: Mapping[str, float] | None,
-        environ: Mapping[str, str] | None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        keys: Mapping[str, str] | None = None,
+        base_urls: Mapping[str, str] | None = None,
+        registry: Registry | None = None,
+        journal: Journal | str | os.PathLike[str] | bool | None = True,
+        http: HttpT | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        retry: RetryPolicy | None = None,
+        time_scale: float = 1.0,
+        stream: bool = True,
+        poll: Mapping[str, float] | None = None,
+        environ: Mapping[str, str] | None = None,
         mock: bool = False,
     ) -> None:
         self.default_provider = provider
@@ -88,6 +98,12 @@ class ClientBase:
         else:
             self.journal = Journal(journal)
         self._endpoints: dict[str, Endpoint] = {}
+        self._own_http = http is None
+        self.http: HttpT = http or self._new_http(timeout)
+
+    def _new_http(self, timeout: float | httpx.Timeout) -> HttpT:
+        """The HTTP client made when none is given (the client closes it when it is closed)."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         journal = self.journal.path if self.journal is not None else None
@@ -133,6 +149,41 @@ class ClientBase:
         if found:
             raise ValidationError(found, provider=provider_id)
         return self.endpoint(provider_id), req, wire
+
+    def _submission(
+        self,
+        request: RequestLike,
+        provider: str | None,
+        *,
+        webhook_url: str | None,
+        label: str | None,
+        output: str | os.PathLike[str] | None,
+        overwrite: bool,
+    ) -> Op[tuple[Endpoint, JobRef, str | None]]:
+        """The whole submit as one operation: validate, upload local files, journal and send, journal ``output``."""
+        endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
+        if wire.local_files:
+            req = yield from upload_op(endpoint, req, self.retry)
+            wire = self.rerender(endpoint, req, wire)
+        local_id, ref = yield from submit_op(
+            endpoint,
+            wire,
+            req.to_dict(),
+            journal=self.journal,
+            policy=self.retry,
+            webhook_url=webhook_url,
+            label=label,
+            mock=self.mock,
+        )
+        if output is not None:
+            self.want_output(local_id, output, overwrite)
+        return endpoint, ref, local_id
+
+    def _located(self, ident: str) -> tuple[Endpoint, JobRef, str]:
+        """A journaled job's endpoint, reference and local id, by local id (or a unique prefix) or provider job id."""
+        record = self.record(ident)
+        endpoint, ref = self.ref_of(record)
+        return endpoint, ref, record.id
 
     def rerender(self, endpoint: Endpoint, uploaded: GenerationRequest, wire: WireRequest) -> WireRequest:
         """The wire request once local files became URLs (the URLs the provider's storage issued are trusted)."""
@@ -195,7 +246,7 @@ class JobBase:
     Only the running is mirrored (``run_sync`` with the client's ``httpx.Client`` in :class:`Job`, ``await run_async``
     with its ``httpx.AsyncClient`` in :class:`AsyncJob`): a method cannot be both blocking and awaitable."""
 
-    _client: ClientBase
+    _client: ClientBase[Any]
 
     def __init__(self, endpoint: Endpoint, ref: JobRef, local_id: str | None) -> None:
         self._endpoint, self.ref, self.local_id = endpoint, ref, local_id

@@ -8,6 +8,9 @@ connection, Ctrl-C — the temporary file is removed and nothing ever appears un
 A process killed outright (SIGKILL, a power cut) cannot remove its temporary file; the next download to the
 same target does: it removes those whose writer is gone (same host, process id no longer running) and, whatever
 their origin, those untouched for :data:`STALE_AFTER_S`. A file another live process is writing is never removed.
+
+All of this is shared; :func:`download` and :func:`adownload` repeat only the streaming itself, which is httpx's
+blocking or awaitable I/O.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import shutil
 import socket
 import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -64,68 +67,58 @@ class DownloadedFile:
 
 
 def download(
-    url: str,
-    path: str | os.PathLike[str],
-    *,
-    client: httpx.Client | None = None,
-    expected_size: int | None = None,
-    headers: Mapping[str, str] | None = None,
-    chunk_size: int = 1 << 20,
-    overwrite: bool = False,
+    url: str, path: str | os.PathLike[str], *, client: httpx.Client | None = None, expected_size: int | None = None,
+    headers: Mapping[str, str] | None = None, chunk_size: int = 1 << 20, overwrite: bool = False,
     progress: ProgressCallback | None = None,
-) -> DownloadedFile:
-    """Download ``url`` to ``path`` atomically; raises :class:`DownloadError` (nothing left behind) on any failure."""
+) -> DownloadedFile:  # fmt: skip
+    """Download ``url`` to ``path`` atomically; raises :class:`DownloadError` (nothing left behind) on any failure.
+
+    ``client`` is used as given (redirects followed) and left open; without one, a client is made and closed.
+    ``progress(bytes_so_far, total_or_None)`` is called once before the first chunk and after every chunk.
+    """
     target = _prepare(path, overwrite, chunk_size, expected_size)
-    own = client is None
     http = client if client is not None else httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
-    try:
-        with http.stream("GET", url, headers=dict(headers or {}), follow_redirects=True) as response:
-            sink = _Sink(target, url, response, expected_size, progress)
-            with sink:
-                for chunk in response.iter_bytes(chunk_size):
-                    sink.write(chunk)
-                return sink.finish(overwrite)
-    except httpx.HTTPError as exc:
-        raise _transport_error(url, exc) from exc
-    except OSError as exc:  # the disk, not the network: full, read-only, no permission
-        raise disk_error(target, exc) from None
-    finally:
-        if own:
-            http.close()
+    owned = contextlib.closing(http) if client is None else contextlib.nullcontext(http)
+    with (
+        _as_download_errors(url, target),
+        owned,
+        http.stream("GET", url, headers=dict(headers or {}), follow_redirects=True) as response,
+        _Sink(target, url, response, expected_size, progress) as sink,
+    ):
+        for chunk in response.iter_bytes(chunk_size):
+            sink.write(chunk)
+        return sink.finish(overwrite)
 
 
 async def adownload(
-    url: str,
-    path: str | os.PathLike[str],
-    *,
-    client: httpx.AsyncClient | None = None,
-    expected_size: int | None = None,
-    headers: Mapping[str, str] | None = None,
-    chunk_size: int = 1 << 20,
-    overwrite: bool = False,
+    url: str, path: str | os.PathLike[str], *, client: httpx.AsyncClient | None = None, expected_size: int | None = None,
+    headers: Mapping[str, str] | None = None, chunk_size: int = 1 << 20, overwrite: bool = False,
     progress: ProgressCallback | None = None,
-) -> DownloadedFile:
+) -> DownloadedFile:  # fmt: skip
     """The asynchronous :func:`download`: the same checks, the same guarantees."""
     target = _prepare(path, overwrite, chunk_size, expected_size)
-    own = client is None
     http = client if client is not None else httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
-    try:
-        async with http.stream("GET", url, headers=dict(headers or {}), follow_redirects=True) as response:
-            sink = _Sink(target, url, response, expected_size, progress)
-            with sink:
+    owned = contextlib.aclosing(http) if client is None else contextlib.nullcontext(http)
+    with _as_download_errors(url, target):
+        async with owned, http.stream("GET", url, headers=dict(headers or {}), follow_redirects=True) as response:
+            with _Sink(target, url, response, expected_size, progress) as sink:
                 async for chunk in response.aiter_bytes(chunk_size):
                     sink.write(chunk)
                 return sink.finish(overwrite)
-    except httpx.HTTPError as exc:
-        raise _transport_error(url, exc) from exc
-    except OSError as exc:  # the disk, not the network: full, read-only, no permission
-        raise disk_error(target, exc) from None
-    finally:
-        if own:
-            await http.aclose()
 
 
 # --- the shared machinery --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _as_download_errors(url: str, target: Path) -> Iterator[None]:
+    """A failure of the network or of the disk (full, read-only, no permission) as a :class:`DownloadError`."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        raise _transport_error(url, exc) from exc
+    except OSError as exc:
+        raise disk_error(target, exc) from None
 
 
 def _prepare(path: str | os.PathLike[str], overwrite: bool, chunk_size: int, expected_size: int | None = None) -> Path:
