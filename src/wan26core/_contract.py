@@ -164,7 +164,7 @@ class Contract:
 
     @property
     def generation(self) -> str:
-        """The model generation the endpoint serves (``"2.6"``, ``"2.7"``)."""
+        """The model generation the endpoint serves (``"2.6"``, ``"2.7"``); contracts written before 2.7 may omit it."""
         return str(self.data.get("generation", "2.6"))
 
     @property

@@ -16,7 +16,7 @@ from .protocol import AimlapiClientProtocol
 __all__ = ["DIALECT", "MODELS", "AimlapiClientProtocol", "wan26_register_providers"]
 
 PROVIDER = "aimlapi"
-MODELS = ("r2v", "i2v")
+MODELS = ("r2v", "i2v", "r2v-2.7", "i2v-2.7")
 
 
 @plugin.hookimpl

@@ -17,7 +17,7 @@ from .protocol import DashScopeClientProtocol
 __all__ = ["DIALECT", "MODELS", "DashScopeClientProtocol", "wan26_register_providers"]
 
 PROVIDER = "dashscope"
-MODELS = ("r2v", "r2v-flash", "i2v")
+MODELS = ("r2v", "r2v-flash", "i2v", "r2v-2.7", "i2v-2.7")
 
 
 @plugin.hookimpl

@@ -16,7 +16,7 @@ from .protocol import FalClientProtocol
 __all__ = ["DIALECT", "MODELS", "FalClientProtocol", "FalDialect", "wan26_register_providers"]
 
 PROVIDER = "fal"
-MODELS = ("r2v", "r2v-flash", "i2v")
+MODELS = ("r2v", "r2v-flash", "i2v", "r2v-2.7", "i2v-2.7")
 #: fal's queue protocol, server side (for the wan26 mock); one instance for all models, which share its routes
 DIALECT = FalDialect([f"{PROVIDER}/{model}" for model in MODELS])
 

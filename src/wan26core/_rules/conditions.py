@@ -16,7 +16,7 @@ from typing import Any
 from wan26core._contract import Contract
 from wan26core._rules.request import GenerationRequest
 
-__all__ = ["CONDITION_FIELDS", "check_conditions", "field_value"]
+__all__ = ["CONDITION_FIELDS", "check_conditions", "field_value", "matches"]
 
 _COUNTS: dict[str, Callable[[GenerationRequest], int]] = {
     "references.video": lambda r: sum(1 for ref in r.references if ref.resolved_kind == "video"),
@@ -51,7 +51,7 @@ def field_value(request: GenerationRequest, name: str, contract: Contract) -> An
     return value
 
 
-def _matches(value: Any, predicate: Mapping[str, Any]) -> bool:
+def matches(value: Any, predicate: Mapping[str, Any]) -> bool:
     """Whether ``value`` satisfies a ``when`` predicate (an absent value satisfies no bound)."""
     if "present" in predicate and (value is not None) != predicate["present"]:
         return False
@@ -79,7 +79,7 @@ def _breaks(value: Any, constraint: Mapping[str, Any]) -> bool:
 def check_conditions(request: GenerationRequest, contract: Contract, add: Callable[..., None]) -> None:
     """Report each conditional limit of ``contract`` that ``request`` breaks, with the rule's id and message."""
     for rule in contract.conditional_limits:
-        if not all(_matches(field_value(request, f, contract), p) for f, p in rule["when"].items()):
+        if not all(matches(field_value(request, f, contract), p) for f, p in rule["when"].items()):
             continue
         for name, constraint in rule["then"].items():
             value = field_value(request, name, contract)

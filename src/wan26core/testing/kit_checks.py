@@ -19,7 +19,7 @@ from wan26core._contract import contract_problems
 from wan26core._dialect import Dialect
 from wan26core._protocol import ClientProtocol, HttpReply, JobRef, error_for
 from wan26core._provider import Provider
-from wan26core._rules.references import get_path, read_back
+from wan26core._rules.references import get_path, per_kind, read_back, wire_lists
 from wan26core._rules.request import GenerationRequest
 from wan26core._rules.validation import validate
 from wan26core._rules.wire import check_wire
@@ -324,7 +324,7 @@ def check_binding(provider: Provider, request: GenerationRequest) -> None:
     """Every token of the rendered prompt names the source the user meant, and every reference is sent once."""
     contract = provider.contract
     body = provider.render(request).body
-    meant = expected_sources(request)
+    meant = expected_sources(request, kind_words=bool(contract.references) and per_kind(contract.data["references"]))
     read = read_back(body, contract)
     if read != meant:
         raise _fail(
@@ -332,8 +332,7 @@ def check_binding(provider: Provider, request: GenerationRequest) -> None:
             f"the rendered prompt {get_path(body, contract.wire_fields['prompt'])!r} names {read}, the user meant {meant}; "
             f"check references.token ({contract.data['references']['token']!r}) and references.ordering",
         )
-    spec = contract.references or {}
-    wired = Counter(s for path in spec.get("wire", {}).values() for s in get_path(body, path) or [])
+    wired = Counter(s for sources in wire_lists(body, contract).values() for s in sources)
     if wired != Counter(r.source for r in request.references):
         raise _fail(provider.id, f"references.wire lists carry {dict(wired)}, expected each reference once")
 
@@ -349,18 +348,24 @@ def check_ordering(provider: Provider, request: GenerationRequest) -> None:
     else:
         order = refs
     body = provider.render(request).body
-    wire = spec["wire"]
-    for kind, path in wire.items():
+    for kind, sent in wire_lists(body, contract).items():
         expected = [r.source for r in order if kind == "mixed" or r.resolved_kind == kind]
-        if (get_path(body, path) or []) != expected:
+        if sent != expected:
             raise _fail(
                 provider.id,
-                f"references.ordering is {spec['ordering']!r}, so references.wire.{kind} ({path}) should be {expected}; "
-                f"render() sent {get_path(body, path)}",
+                f"references.ordering is {spec['ordering']!r}, so the {kind} references should be sent as {expected}; "
+                f"render() sent {sent}",
             )
     named = request.replace(prompt=" ".join(f"@{r.name} x" for r in refs))
     prompt = get_path(provider.render(named).body, contract.wire_fields["prompt"])
-    want = " ".join(spec["token"].replace("{n}", str(order.index(r) + 1)) + " x" for r in refs)
+
+    def token(ref: Any) -> str:
+        if isinstance(spec["token"], str):
+            return str(spec["token"]).replace("{n}", str(order.index(ref) + 1))
+        same_kind = [r for r in order if r.resolved_kind == ref.resolved_kind]
+        return str(spec["token"][ref.resolved_kind]).replace("{n}", str(same_kind.index(ref) + 1))
+
+    want = " ".join(token(r) + " x" for r in refs)
     if prompt != want:
         raise _fail(
             provider.id,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import strategies as st
 
 from wan26core._contract import Contract
-from wan26core._rules.references import Token, parse_prompt
+from wan26core._rules.conditions import field_value, matches
+from wan26core._rules.references import Token, parse_prompt, per_kind
 from wan26core._rules.request import GenerationRequest, Reference
 
 __all__ = ["expected_sources", "media_url", "minimal_request", "plain_text", "reference_names", "valid_requests"]
@@ -23,9 +25,9 @@ _RESERVED = re.compile(r"(?i)(video|image|character)[0-9]+")
 reference_names = st.builds(
     str.__add__, st.sampled_from(string.ascii_lowercase), st.text(string.ascii_lowercase + string.digits + "_", max_size=11)
 ).filter(lambda n: not _RESERVED.fullmatch(n))
-#: literal prompt text with no '@' and nothing that reads as a native token
+#: literal prompt text with no '@' and nothing that reads as a native token (character2, Image 1, video3)
 plain_text = st.text(alphabet=string.ascii_letters + string.digits + " ,.!?'-\n", max_size=40).filter(
-    lambda t: not re.search(r"(?i)character[0-9]", t)
+    lambda t: not re.search(r"(?i)(character|image ?|video ?)[0-9]", t)
 )
 _EXT = {"mp4": "mp4", "mov": "mov", "jpeg": "jpg", "png": "png", "bmp": "bmp", "webp": "webp", "wav": "wav", "mp3": "mp3"}
 _LIMIT_OF_KIND = {"video": "reference_video", "image": "reference_image"}
@@ -64,11 +66,18 @@ def valid_requests(draw: st.DrawFn, contract: Contract) -> GenerationRequest:
     tokens = []
     videos = [r for r in references if r.resolved_kind == "video"]
     images = [r for r in references if r.resolved_kind == "image"]
+    spec = contract.references
     for i, ref in enumerate(references):
         styles = [f"@{ref.name}", f"character{i + 1}", f"Character{i + 1}"]
-        pool, prefix = (videos, "@Video") if ref.resolved_kind == "video" else (images, "@Image")
-        styles.append(f"{prefix}{pool.index(ref) + 1}")
+        pool, prefix = (videos, "Video") if ref.resolved_kind == "video" else (images, "Image")
+        styles.append(f"@{prefix}{pool.index(ref) + 1}")
+        if spec is not None and per_kind(spec):  # the native tokens of endpoints that number per kind
+            styles += [f"{prefix} {pool.index(ref) + 1}", f"{prefix.lower()}{pool.index(ref) + 1}"]
         tokens.append(draw(st.sampled_from(styles)))
+    voice = contract.media.get("voice") and "reference_voice" in limits
+    if voice:
+        voices = [draw(st.none() | media_url(contract, "reference_voice", f"voice{i}")) for i in range(len(references))]
+        references = [replace(r, voice=v) for r, v in zip(references, voices, strict=True)]
     extra = draw(st.lists(st.sampled_from(tokens), max_size=2)) if tokens else []
     order = draw(st.permutations(tokens + extra))
     words = [draw(plain_text)]
@@ -77,7 +86,8 @@ def valid_requests(draw: st.DrawFn, contract: Contract) -> GenerationRequest:
     prompt = " ".join(words)
     if not prompt.strip():
         prompt = "a calm scene " + prompt
-    return GenerationRequest(prompt=prompt, references=tuple(references), **draw(_options(contract)))
+    request = GenerationRequest(prompt=prompt, references=tuple(references), **draw(_options(contract)))
+    return respect_conditions(request, contract)
 
 
 @st.composite
@@ -99,7 +109,30 @@ def _options(draw: st.DrawFn, contract: Contract) -> dict[str, Any]:
         kwargs["audio"] = draw(st.none() | media_url(contract, "audio", "track"))
     if contract.task == "i2v":
         kwargs["image"] = draw(media_url(contract, "first_frame", "frame"))
+    elif contract.takes("first_frame") and "first_frame" in limits:
+        kwargs["image"] = draw(st.none() | media_url(contract, "first_frame", "frame"))
+    for slot in ("last_frame", "clip"):
+        if contract.takes(slot) and slot in limits:
+            kwargs[slot] = draw(st.none() | media_url(contract, slot, slot))
     return kwargs
+
+
+def respect_conditions(request: GenerationRequest, contract: Contract) -> GenerationRequest:
+    """``request`` changed until the contract's conditional limits hold: an option moved to an allowed value, a
+    source dropped where it must be absent (rules are applied in order, twice, so a change one causes is seen)."""
+    for _ in range(2):
+        for rule in contract.conditional_limits:
+            if not all(matches(field_value(request, f, contract), p) for f, p in rule["when"].items()):
+                continue
+            for name, constraint in rule["then"].items():
+                if constraint.get("present") is False:
+                    request = request.replace(**{name: None})
+                elif name in contract.options and "values" in contract.options[name]:
+                    allowed = [v for v in contract.options[name]["values"] if matches(v, constraint)]
+                    value = field_value(request, name, contract)
+                    if value is not None and not matches(value, constraint) and allowed:
+                        request = request.replace(**{name: allowed[-1]})
+    return request
 
 
 def minimal_request(contract: Contract) -> GenerationRequest:
@@ -123,13 +156,14 @@ def minimal_request(contract: Contract) -> GenerationRequest:
     return GenerationRequest(prompt=prompt.strip(), references=tuple(references), image=image)
 
 
-def expected_sources(request: GenerationRequest) -> list[str]:
-    """The source each prompt token names, resolved independently of wan26core's binder."""
+def expected_sources(request: GenerationRequest, *, kind_words: bool = False) -> list[str]:
+    """The source each prompt token names, resolved independently of wan26core's binder (``kind_words``: the
+    endpoint numbers per kind, so ``Image 2`` is a token)."""
     refs = list(request.references)
     videos = [r for r in refs if r.resolved_kind == "video"]
     images = [r for r in refs if r.resolved_kind == "image"]
     out = []
-    for part in parse_prompt(request.prompt):
+    for part in parse_prompt(request.prompt, kind_words=kind_words):
         if isinstance(part, Token):
             if part.kind == "name":
                 out.append(next(r.source for r in refs if r.name == part.value))
