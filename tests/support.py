@@ -28,12 +28,18 @@ __all__ = [
 BUILTIN_PLUGINS = (wan26_fal, wan26_aimlapi, wan26_vtrix, wan26_dashscope)
 EXPECTED_IDS = [
     "aimlapi/i2v",
+    "aimlapi/i2v-2.7",
     "aimlapi/r2v",
+    "aimlapi/r2v-2.7",
     "dashscope/i2v",
+    "dashscope/i2v-2.7",
     "dashscope/r2v",
+    "dashscope/r2v-2.7",
     "dashscope/r2v-flash",
     "fal/i2v",
+    "fal/i2v-2.7",
     "fal/r2v",
+    "fal/r2v-2.7",
     "fal/r2v-flash",
     "vtrix/r2v",
 ]

@@ -30,7 +30,7 @@ class OnePlugin:
             register(provider)
 
 
-def test_builtin_plugins_register_the_nine_endpoints(registry: Registry) -> None:
+def test_builtin_plugins_register_every_endpoint(registry: Registry) -> None:
     assert list(registry.providers()) == EXPECTED_IDS
     assert all(isinstance(p, Provider) for p in registry.providers().values())
 
@@ -77,7 +77,7 @@ def test_builtin_providers_are_declared_as_wan26_entry_points() -> None:
 
 def test_entry_points_load_lazily_and_respect_wan26_load_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAN26_LOAD_PLUGINS", "fal,vtrix")
-    assert sorted(Registry().providers()) == ["fal/i2v", "fal/r2v", "fal/r2v-flash", "vtrix/r2v"]
+    assert sorted(Registry().providers()) == ["fal/i2v", "fal/i2v-2.7", "fal/r2v", "fal/r2v-2.7", "fal/r2v-flash", "vtrix/r2v"]
     monkeypatch.setenv("WAN26_LOAD_PLUGINS", "")
     assert Registry().providers() == {}
     monkeypatch.delenv("WAN26_LOAD_PLUGINS")

@@ -354,7 +354,8 @@ def wire_location(violation: Violation, contract: Contract, body: Any) -> list[s
     field, rule = violation.field, violation.rule
     refs = contract.references
     ref_wire: dict[str, str] = dict(refs["wire"]) if refs else {}
-    lists = [ref_wire["mixed"]] if "mixed" in ref_wire else [ref_wire[k] for k in ("video", "image") if k in ref_wire]
+    one_list = ref_wire.get("mixed") or ref_wire.get("media")
+    lists = [one_list] if one_list else [ref_wire[k] for k in ("video", "image") if k in ref_wire]
     if field in ("$", ""):
         return []
     if field == "references" or rule.startswith("references."):
@@ -375,14 +376,27 @@ def wire_location(violation: Violation, contract: Contract, body: Any) -> list[s
     fields = contract.wire_fields
     if field == "prompt":
         return _split(fields.get("prompt", "prompt"))
-    if field in ("image", "first_frame") and "first_frame" in fields:
-        return _split(fields["first_frame"])
+    slot = _SLOT_OF_FIELD.get(field)
+    if slot is not None and slot in fields:
+        return _split(fields[slot])
+    if slot is not None and slot in contract.media.get("types", {}):
+        return _split(contract.media["wire"])  # an item of Wan 2.7's media array
     name = _ATTR_TO_OPTION.get(field, field)
     if name in contract.options:
         wire = contract.options[name].get("wire")
         if wire:
             return _split(wire)
     return _split(field)  # already a wire path (shape problems found while reading the body)
+
+
+#: canonical field -> the media slot it fills
+_SLOT_OF_FIELD = {
+    "image": "first_frame",
+    "first_frame": "first_frame",
+    "last_frame": "last_frame",
+    "clip": "clip",
+    "audio": "audio",
+}
 
 
 def wire_path(violation: Violation, contract: Contract, body: Any) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from driftkit import RECORDINGS, exchange, write
 
+from support import EXPECTED_IDS
 from wan26core import Registry
 from wan26core.cli import main
 
@@ -21,7 +22,7 @@ def run(capsys: pytest.CaptureFixture[str], registry: Registry, *argv: str) -> t
 def test_check_passes_on_the_shipped_recordings(capsys: pytest.CaptureFixture[str], registry: Registry) -> None:
     status, out, _ = run(capsys, registry, "contracts", "check", "--strict")
     assert status == 0
-    assert out.splitlines()[-1].startswith("OK: 9 contracts")
+    assert out.splitlines()[-1].startswith(f"OK: {len(EXPECTED_IDS)} contracts")
     assert "fal/r2v-flash:" in out and "no drift" in out
 
 
@@ -69,9 +70,9 @@ def test_seed_writes_then_checks(capsys: pytest.CaptureFixture[str], registry: R
     status, out, _ = run(capsys, registry, "contracts", "seed", "--check", "--out", str(RECORDINGS))
     assert status == 0 and out.strip() == "0 seed recording(s) stale or missing"
     status, out, _ = run(capsys, registry, "contracts", "seed", "--check", "--out", str(tmp_path))
-    assert status == 1 and "18 seed recording(s) stale or missing" in out
+    assert status == 1 and f"{2 * len(EXPECTED_IDS)} seed recording(s) stale or missing" in out
     status, out, _ = run(capsys, registry, "contracts", "seed", "--out", str(tmp_path))
-    assert status == 0 and "18 seed recording(s) written" in out
+    assert status == 0 and f"{2 * len(EXPECTED_IDS)} seed recording(s) written" in out
     assert sorted(p.name for p in (tmp_path / "vtrix" / "r2v").iterdir()) == ["seed-errors.json", "seed-examples.json"]
     status, _, _ = run(capsys, registry, "contracts", "check", "--strict", "--recordings", str(tmp_path))
     assert status == 0

@@ -66,7 +66,7 @@ def test_request_bodies_and_responses_come_from_the_contracts(document: dict[str
     models = {
         s["properties"]["model"]["const"] for s in dashscope["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
     }
-    assert models == {"wan2.6-r2v", "wan2.6-r2v-flash", "wan2.6-i2v"}
+    assert models == {"wan2.6-r2v", "wan2.6-r2v-flash", "wan2.6-i2v", "wan2.7-r2v", "wan2.7-i2v"}
     assert {"name": "X-DashScope-Async", "in": "header", "required": True, "schema": {"type": "string", "enum": ["enable"]}} in (
         dashscope["parameters"]
     )

@@ -29,7 +29,7 @@ from wan26_mock import Engine, create_app
 
 FULL = os.environ.get("WAN26_SUITE", "bounded").lower() == "full"
 MAX_EXAMPLES = 60 if FULL else 12  # per operation and mode
-STATEFUL_EXAMPLES = 200 if FULL else 40  # scenarios
+STATEFUL_EXAMPLES = 200 if FULL else 100  # scenarios (15 endpoints behind 11 operations)
 STATEFUL_STEPS = 10 if FULL else 7  # calls per scenario at most
 #: virtual seconds the frozen clock moves after each stateful call: a fast-profile job (about 1 s) is queued, then
 #: running, then done within one scenario, the same way on every run
@@ -41,7 +41,13 @@ load_all_checks()
 ALL_CHECKS: list[Any] = [check for check in CHECKS.get_all() if not is_check_class(check)]
 
 SUBMITS = {
-    "fal": ("POST /wan/v2.6/image-to-video", "POST /wan/v2.6/reference-to-video", "POST /wan/v2.6/reference-to-video/flash"),
+    "fal": (
+        "POST /wan/v2.6/image-to-video",
+        "POST /wan/v2.6/reference-to-video",
+        "POST /wan/v2.6/reference-to-video/flash",
+        "POST /fal-ai/wan/v2.7/image-to-video",
+        "POST /fal-ai/wan/v2.7/reference-to-video",
+    ),
     "aimlapi": ("POST /v2/video/generations",),
     "dashscope": ("POST /api/v1/services/aigc/video-generation/video-synthesis",),
     "vtrix": ("POST /model/v1/generation",),
@@ -73,20 +79,49 @@ REFERENCE_RULES = {
     "fal": Allowed(
         "the total reference count across video_urls and image_urls, a rule beyond a JSON schema, answered with fal's "
         "catalogued errors (contracts/fal/r2v-flash.json: errors)",
-        r'^422 .*("type":"references\.total\.min"|Total number of references cannot exceed)',
+        r'^422 .*("type":"references\.total\.(min|max)"|Total number of references cannot exceed|'
+        r'"msg":"Value error, provide at least one reference image or reference video")',
     ),
     "dashscope": Allowed(
         "reference counts by kind in one mixed list (kinds read from the URLs), a rule beyond a JSON schema, answered "
         "with DashScope's InvalidParameter naming the wire parameter (contracts/dashscope/r2v*.json: errors)",
-        r"^400 .*InvalidParameter.*Required parameter\(input\.reference_urls\)",
+        r"^400 .*InvalidParameter.*Required parameter\(input\.(reference_urls|media)\)",
+    ),
+    "aimlapi": Allowed(
+        "Wan 2.7's reference count across image_urls and video_urls (at least one, at most five), a rule beyond a JSON "
+        "schema, answered with AI/ML API's zod-worded refusal at the body (contracts/aimlapi/r2v-2.7.json: errors)",
+        r"^400 .*Body validation error\\nArray must contain at (least 1|most 5) element\(s\) at 'body'",
     ),
 }
+#: Wan 2.7's media combinations and the conditional limits (contracts' conditional_limits): rules beyond a JSON
+#: schema, answered with each provider's catalogued error at the field the rule names
+MEDIA_RULES = Allowed(
+    "Wan 2.7 image-to-video needs a start (a first frame or a clip), takes a last frame only after one, no clip with "
+    "a first frame and no audio with a clip; a reference video caps the duration at 10 s (contracts/*/*-2.7.json: "
+    "conditional_limits), each answered with the provider's catalogued error",
+    r'^(422 .*"type":"(duration\.with_reference_video|feature_not_supported)"|400 .*Required parameter\(input\.media\))',
+)
+#: fal's job routes, 2.6 (wan/v2.6/requests/…) and 2.7 (fal-ai/wan/requests/…)
+FAL_RESULT = [
+    Allowed(
+        "fal answers the result of an unfinished job with 400 'Request is still in progress' and of a cancelled "
+        "one with 499 client_cancelled (contracts/fal/*: errors)",
+        r'^(400 \{"detail":"Request is still in progress"\}|499 .*"error_type":"client_cancelled")',
+    )
+]
+FAL_CANCEL = [
+    Allowed(
+        "fal refuses to cancel a finished job: 400 ALREADY_COMPLETED (contracts/fal/*: errors)",
+        r'^400 \{"status":"ALREADY_COMPLETED"\}$',
+    )
+]
 #: (operation label, or "*" for any, failure key) -> what is allowed. The key is Schemathesis's failure code, with the
 #: auth scenario for ST401. A server error (ST101) is never allowed.
 EXPECTED: dict[tuple[str, str], list[Allowed]] = {
-    **{(submit, "ST202"): [REFERENCE_RULES["fal"], BLANK_PROMPT] for submit in SUBMITS["fal"]},
-    (SUBMITS["dashscope"][0], "ST202"): [REFERENCE_RULES["dashscope"], BLANK_PROMPT],
-    **{(submit, "ST202"): [BLANK_PROMPT] for submit in SUBMITS["aimlapi"] + SUBMITS["vtrix"]},
+    **{(submit, "ST202"): [REFERENCE_RULES["fal"], MEDIA_RULES, BLANK_PROMPT] for submit in SUBMITS["fal"]},
+    (SUBMITS["dashscope"][0], "ST202"): [REFERENCE_RULES["dashscope"], MEDIA_RULES, BLANK_PROMPT],
+    (SUBMITS["aimlapi"][0], "ST202"): [REFERENCE_RULES["aimlapi"], BLANK_PROMPT],
+    **{(submit, "ST202"): [BLANK_PROMPT] for submit in SUBMITS["vtrix"]},
     ("*", "ST401:invalid_auth"): [
         Allowed(
             "the mock checks a key's form, never its value (it has no accounts): any well-formed key is accepted. A "
@@ -108,19 +143,8 @@ EXPECTED: dict[tuple[str, str], list[Allowed]] = {
             r'^404 \{"message":"task .* not found"\}$',
         )
     ],
-    ("GET /wan/v2.6/requests/{request_id}", "ST202"): [
-        Allowed(
-            "fal answers the result of an unfinished job with 400 'Request is still in progress' and of a cancelled "
-            "one with 499 client_cancelled (contracts/fal/*: errors)",
-            r'^(400 \{"detail":"Request is still in progress"\}|499 .*"error_type":"client_cancelled")',
-        )
-    ],
-    ("PUT /wan/v2.6/requests/{request_id}/cancel", "ST202"): [
-        Allowed(
-            "fal refuses to cancel a finished job: 400 ALREADY_COMPLETED (contracts/fal/*: errors)",
-            r'^400 \{"status":"ALREADY_COMPLETED"\}$',
-        )
-    ],
+    **{(f"GET {base}/requests/{{request_id}}", "ST202"): FAL_RESULT for base in ("/wan/v2.6", "/fal-ai/wan")},
+    **{(f"PUT {base}/requests/{{request_id}}/cancel", "ST202"): FAL_CANCEL for base in ("/wan/v2.6", "/fal-ai/wan")},
     ("POST /api/v1/tasks/{task_id}/cancel", "ST202"): [
         Allowed(
             "DashScope cancels only PENDING tasks; any other, or one it does not know, is refused with 400 "
@@ -160,14 +184,23 @@ def _schema(engine: Engine) -> Any:
 
 
 def _with_media_urls(node: Any, key: str = "") -> Any:
+    if isinstance(node, dict) and isinstance(node.get("type"), str) and "url" in node:  # a Wan 2.7 media item
+        kind = "png" if re.search("image|frame", node["type"]) else "mp3" if "audio" in node["type"] else "mp4"
+        return {k: _media_url(v, kind) if k == "url" else _with_media_urls(v, k) for k, v in node.items()}
     if isinstance(node, dict):
         return {k: _with_media_urls(v, k) for k, v in node.items()}
     if isinstance(node, list):
         return [_with_media_urls(v, key) for v in node]
-    if isinstance(node, str) and re.search(r"urls?$", key) and not re.match(r"https?://[^/?#\s]+/", node):
-        kind = "png" if re.search("image|img", key) else "mp3" if "audio" in key else "mp4"
-        return f"https://media.example/{len(node)}.{kind}"
+    if isinstance(node, str) and re.search(r"(urls?|_image|voice)$", key):
+        return _media_url(node, "png" if re.search("image|img", key) else "mp3" if re.search("audio|voice", key) else "mp4")
     return node
+
+
+def _media_url(node: Any, kind: str) -> Any:
+    """A fetchable URL of that kind in place of a generated string (one already a URL stays)."""
+    if not isinstance(node, str) or re.match(r"https?://[^/?#\s]+/", node):
+        return node
+    return f"https://media.example/{len(node)}.{kind}"
 
 
 def _keys(exc: Failure | FailureGroup) -> Iterator[tuple[str, Failure]]:

@@ -53,7 +53,7 @@ def test_every_scenario_ran(run: VerifyRun, provider_id: str) -> None:
 
 def test_the_mock_recordings_hold_no_key_and_check_clean(run: VerifyRun, tmp_path: Path) -> None:
     written = run.save(tmp_path)
-    assert len(written) == 9
+    assert len(written) == len(EXPECTED_IDS)  # one recording per endpoint
     text = "".join(p.read_text(encoding="utf-8") for p in written)
     assert "wan26-verify-key" not in text and "Key REDACTED" in text and "Bearer REDACTED" in text
     report = check_dir(tmp_path)

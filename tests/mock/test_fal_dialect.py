@@ -63,6 +63,13 @@ def test_one_dialect_for_all_models_with_routes_from_the_contracts() -> None:
         ("GET", "/wan/v2.6/requests/{request_id}/status/stream"): "stream",
         ("GET", "/wan/v2.6/requests/{request_id}"): "result",
         ("PUT", "/wan/v2.6/requests/{request_id}/cancel"): "cancel",
+        # Wan 2.7 lives under fal-ai/wan: its job routes are fal-ai/wan/requests/…, as fal-client builds them
+        ("POST", "/fal-ai/wan/v2.7/reference-to-video"): "submit",
+        ("POST", "/fal-ai/wan/v2.7/image-to-video"): "submit",
+        ("GET", "/fal-ai/wan/requests/{request_id}/status"): "status",
+        ("GET", "/fal-ai/wan/requests/{request_id}/status/stream"): "stream",
+        ("GET", "/fal-ai/wan/requests/{request_id}"): "result",
+        ("PUT", "/fal-ai/wan/requests/{request_id}/cancel"): "cancel",
     }
     registry = Registry(plugins=[wan26_fal], entry_points=False)
     dialects = {getattr(p, "dialect", None) for p in registry.providers().values()}

@@ -13,8 +13,8 @@ from wan26core._rules.validation import OPTION_FIELDS, check, wire_value
 
 __all__ = ["WireRequest", "media_items", "render_body"]
 
-#: media slot -> the request attribute that fills it
-_SLOT_ATTRIBUTES = {"first_frame": "image", "last_frame": "last_frame", "clip": "clip", "audio": "audio"}
+#: media slot -> the request attribute that fills it, in media order: the start (a frame or a clip), the end, audio
+_SLOT_ATTRIBUTES = {"first_frame": "image", "clip": "clip", "last_frame": "last_frame", "audio": "audio"}
 
 
 @dataclass(frozen=True)

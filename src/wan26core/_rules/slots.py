@@ -23,9 +23,9 @@ _SLOTS = {
 def check_slots(request: GenerationRequest, contract: Contract, probe: bool, add: Callable[..., None]) -> None:
     """Each slot the request fills: taken by the endpoint and a sound source; image-to-video's first frame."""
     limits = contract.limits
-    if contract.task == "i2v" and request.image is None and not (request.clip is not None and contract.takes("clip")):
-        needs = "a first-frame image" + (" or a clip to continue" if contract.takes("clip") else "")
-        add("image", "first_frame.required", f"image-to-video needs {needs}")
+    # where a clip can start the video instead, which start is needed is the contract's conditional_limits' to say
+    if contract.task == "i2v" and request.image is None and not contract.takes("clip"):
+        add("image", "first_frame.required", "image-to-video needs a first-frame image")
     for slot, (attr, words) in _SLOTS.items():
         source = getattr(request, attr)
         if source is None:

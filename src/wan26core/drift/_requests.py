@@ -90,16 +90,18 @@ def refusal_for(contract: Contract, body: Mapping[str, Any], request: Generation
     candidates: list[tuple[str, str, Callable[[dict[str, Any]], bool]]] = [
         ("prompt.required", "a request without its prompt", lambda b: _drop(b, contract.wire_fields["prompt"])),
     ]
-    if "first_frame" in contract.wire_fields and request.image is not None:
-        first_frame = contract.wire_fields["first_frame"]
-        candidates.append(("first_frame.required", "a request without its first frame", lambda b: _drop(b, first_frame)))
+    drop_first_frame = _first_frame_dropper(contract) if request.image is not None else None
+    if drop_first_frame is not None:
+        # Wan 2.6 requires the first frame; Wan 2.7 a first frame or a clip, a conditional limit of its own name
+        for rule in ("first_frame.required", "source.first_frame_or_clip"):
+            candidates.append((rule, "a request without its first frame", drop_first_frame))
     if request.references:
         sources = {r.source for r in request.references}
         candidates.append(("references.total", "a request without any reference", lambda b: _empty_lists(b, sources)))
     for rule, what, change in candidates:
         native = contract.native_error(rule)
         entry = contract.error(native.code) if native is not None else None
-        if native is None or entry is None or entry["kind"] != "validation":
+        if native is None or entry is None or entry["kind"] not in ("validation", "unsupported_option"):  # refused, unpaid
             continue
         broken = json.loads(json.dumps(body))
         if change(broken) and _refused(rule, request, contract):
@@ -113,10 +115,30 @@ def _refused(rule: str, request: GenerationRequest, contract: Contract) -> bool:
     variants = {
         "prompt.required": replace(request, prompt=""),
         "first_frame.required": replace(request, image=None),
+        "source.first_frame_or_clip": replace(request, image=None),
         "references.total": replace(request, references=()),
     }
     changed = variants[rule]
     return any(v.severity == "error" and v.rule.startswith(rule) for v in validate(changed, contract))
+
+
+def _first_frame_dropper(contract: Contract) -> Callable[[dict[str, Any]], bool] | None:
+    """How to take the first frame out of a wire body: its field, or its item of the media array."""
+    if "first_frame" in contract.wire_fields:
+        return lambda b: _drop(b, contract.wire_fields["first_frame"])
+    media = contract.media
+    if "first_frame" not in media.get("types", {}):
+        return None
+
+    def drop_item(body: dict[str, Any]) -> bool:
+        items = get_path(body, media["wire"])
+        kept = [i for i in items or [] if not (isinstance(i, dict) and i.get("type") == media["types"]["first_frame"])]
+        if not isinstance(items, list) or len(kept) == len(items):
+            return False
+        items[:] = kept
+        return True
+
+    return drop_item
 
 
 def _drop(body: dict[str, Any], dotted: str) -> bool:
