@@ -190,7 +190,7 @@ def _read_media(
         problems.append(_shape(media["wire"], "must be a list of {type, url} objects", contract))
         return references, slots
     for item in items:
-        slot = slot_of.get(item.get("type"))
+        slot = slot_of.get(item["type"]) if isinstance(item.get("type"), str) else None
         url = item["url"]
         if slot is None:
             problems.append(_shape(media["wire"], f"unknown media type {item.get('type')!r}", contract))
