@@ -49,6 +49,57 @@ def test_generate_without_a_key_runs_on_the_embedded_mock(
     assert record.wanted_output == record.output_path == str(tmp_path / "out.mp4")  # journaled before the wait
 
 
+#: one command per Wan 2.7 endpoint, each with the media it takes, and the shape its video must have
+WAN27 = {
+    "dashscope/r2v-2.7": (
+        ["--ref", "alice=https://example.com/alice.png", "--ref", f"bob={REF}", "--voice", "alice=https://example.com/a.mp3"],
+        "@alice greets @bob",
+        ["--resolution", "720p", "--aspect-ratio", "9:16", "--duration", "4"],
+        (720, 1280, 4.0),
+    ),
+    "dashscope/i2v-2.7": (
+        ["--image", "https://example.com/first.png", "--last-frame", "https://example.com/last.png"],
+        "the door opens",
+        ["--resolution", "720p", "--duration", "3"],
+        None,
+    ),
+    "fal/r2v-2.7": (["--ref", "alice=https://example.com/alice.png"], "@alice waves", ["--duration", "3"], None),
+    "fal/i2v-2.7": (["--clip", f"{REF}"], "it goes on", ["--resolution", "720p", "--duration", "2"], None),
+    "aimlapi/r2v-2.7": (
+        ["--ref", f"cat={REF}", "--image", "https://example.com/first.png"],
+        "@cat waves",
+        ["--duration", "5"],
+        None,
+    ),
+    "aimlapi/i2v-2.7": (["--image", "https://example.com/first.png"], "it waves", ["--duration", "5"], None),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(WAN27))
+def test_generate_on_every_wan27_endpoint_writes_a_video_of_the_requested_shape(
+    provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wan26core._media import probe_file
+
+    media, prompt, options, shape = WAN27[provider]
+    code = main(["generate", "-p", provider, *media, prompt, *options, "-o", "out.mp4"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert "embedded mock" in err
+    info = probe_file(tmp_path / "out.mp4")
+    seconds = float(options[options.index("--duration") + 1])
+    assert info.format == "mp4" and info.duration == pytest.approx(seconds, abs=0.15)
+    if shape is not None:
+        assert (info.width, info.height) == shape[:2]
+    (record,) = Journal(tmp_path / "home" / "journal.sqlite3").list()
+    assert record.provider == provider and record.phase == "succeeded"
+
+
+def test_a_voice_for_an_unknown_reference_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["generate", "-p", "dashscope/r2v-2.7", "--ref", f"cat={REF}", "--voice", "dog=https://e.com/v.mp3", "@cat"])
+    assert code == 2 and "--voice 'dog=https://e.com/v.mp3'" in capsys.readouterr().err
+
+
 def test_generate_uploads_a_local_file_where_the_provider_has_storage(tmp_path: Path) -> None:
     (tmp_path / "alice.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
     code = main(["generate", "-p", "fal/r2v-flash", "--ref", "alice=alice.png", "@alice waves", "-o", "a.mp4", "--json"])

@@ -79,7 +79,12 @@ def register(sub: Any) -> None:
     gen.add_argument("--provider", "-p", required=True, help="provider/model, e.g. fal/r2v-flash")
     gen.add_argument("--request", "-r", help="a request JSON file to start from (command-line options override it)")
     gen.add_argument("--ref", action="append", default=[], metavar="NAME=SOURCE", help="a named reference (URL or path)")
-    gen.add_argument("--image", help="first frame (image-to-video)")
+    gen.add_argument("--image", help="first frame (image-to-video; beside the references on Wan 2.7 reference-to-video)")
+    gen.add_argument("--last-frame", help="last frame (Wan 2.7 image-to-video)")
+    gen.add_argument("--clip", help="a video clip to continue (Wan 2.7 image-to-video)")
+    gen.add_argument(
+        "--voice", action="append", default=[], metavar="NAME=SOURCE", help="a voice sample for reference NAME (Wan 2.7)"
+    )
     gen.add_argument("--audio", help="driving/background audio URL")
     gen.add_argument("--negative-prompt")
     gen.add_argument("--resolution", choices=["480p", "720p", "1080p"])
@@ -166,8 +171,16 @@ def request_data(args: argparse.Namespace) -> dict[str, Any]:
                 raise UsageError(f"--ref {item!r}: expected NAME=SOURCE, e.g. --ref alice=https://example.com/alice.mp4")
             refs.append({"name": name, "source": source})
         data["references"] = [*data.get("references", []), *refs]
+    for item in args.voice:
+        name, sep, source = item.partition("=")
+        named = [r for r in data.get("references", []) if isinstance(r, dict) and r.get("name") == name]
+        if not sep or not source or not named:
+            raise UsageError(f"--voice {item!r}: expected NAME=SOURCE for a reference named with --ref (or in --request)")
+        named[0]["voice"] = source
     for field in (
         "image",
+        "last_frame",
+        "clip",
         "audio",
         "negative_prompt",
         "resolution",
