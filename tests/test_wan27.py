@@ -229,3 +229,17 @@ def test_providers_lists_the_generation_and_the_26_aliases() -> None:
     assert registry.get("fal/i2v-2.6").contract.generation == "2.6"
     assert registry.get("dashscope/r2v-2.7").contract.generation == "2.7"
     assert "dashscope/r2v-2.7-2.6" not in registry.aliases()
+
+
+def test_a_contract_whose_conditions_name_no_canonical_field_is_refused_at_load() -> None:
+    import copy
+
+    from wan26core import contract_problems
+
+    data = copy.deepcopy(CONTRACTS["dashscope/r2v-2.7"].data)
+    assert contract_problems(data) == []
+    data["conditional_limits"][0]["then"] = {"durration": {"max": 10}}
+    assert [p for p in contract_problems(data) if "durration" in p]
+    media_less = copy.deepcopy(CONTRACTS["dashscope/r2v-2.7"].data)
+    del media_less["request"]["media"]
+    assert "references: wire.media needs request.media (its wire path and item types)" in contract_problems(media_less)

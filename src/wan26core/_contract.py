@@ -51,7 +51,17 @@ def contract_problems(data: Any) -> list[str]:
             problems.append(f"{path}: source {source!r} names no entry of `sources`")
     if problems:
         return problems
+    from wan26core._rules.conditions import CONDITION_FIELDS  # the rules import contracts: loaded on use
+
+    for i, rule in enumerate(data.get("conditional_limits") or []):
+        unknown = sorted((set(rule["when"]) | set(rule["then"])) - CONDITION_FIELDS)
+        if unknown:
+            problems.append(
+                f"conditional_limits/{i}: no canonical field {', '.join(unknown)} (known: {', '.join(sorted(CONDITION_FIELDS))})"
+            )
     refs: dict[str, Any] = data.get("references") or {}
+    if "media" in refs.get("wire", {}) and not (data["request"].get("media") or {}).get("types"):
+        problems.append("references: wire.media needs request.media (its wire path and item types)")
     shared_numbering = isinstance(refs.get("token"), str)
     if shared_numbering and {"video", "image"} <= set(refs["wire"]) and refs["ordering"] != "videos_first":
         problems.append("references: separate video and image lists are numbered videos first; say ordering videos_first")

@@ -296,6 +296,8 @@ def _cmd_providers(args: argparse.Namespace, registry: Registry, out: TextIO) ->
         flags = [name for name, value in opts.items() if value is True]
         out.write(f"    options: {', '.join(flags)}\n")
         out.write(f"    price: {d['pricing']}\n")
+        for rule in d["conditional_limits"]:
+            out.write(f"    rule {rule['rule']}: {rule['message']}\n")
     return EXIT_OK
 
 
@@ -331,6 +333,7 @@ def describe(provider: Provider) -> dict[str, Any]:
         "task": contract.task,
         "native_model": contract.native_model,
         "prompt_max_length": limits["prompt"]["max_length"],
+        "conditional_limits": [{"rule": r["rule"], "message": r["message"]} for r in contract.conditional_limits],
         "references": None
         if refs is None
         else {
