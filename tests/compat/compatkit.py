@@ -22,11 +22,21 @@ def trusting(mock: MockServer) -> ssl.SSLContext:
 
 
 def journal(mock: MockServer, **filters: str) -> list[dict[str, Any]]:
-    """The mock's journal entries matching ``filters`` (job_id, provider, action), oldest first."""
-    response = httpx.get(f"{mock.admin_url}/journal", params=filters, verify=trusting(mock), timeout=10)
-    assert response.status_code == 200, response.text
-    entries: list[dict[str, Any]] = response.json()["entries"]
-    return entries
+    """The mock's journal entries matching ``filters`` (job_id, provider, action), oldest first: every page of them.
+
+    The admin journal is paged (100 entries unless ``limit``), and the session's mock serves every compat test, so an
+    unfiltered read must follow ``next_after`` or it sees only the oldest clients' requests.
+    """
+    entries: list[dict[str, Any]] = []
+    params: dict[str, str | int] = {**filters, "limit": 1000}
+    while True:
+        response = httpx.get(f"{mock.admin_url}/journal", params=params, verify=trusting(mock), timeout=10)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        entries.extend(page["entries"])
+        if page["next_after"] is None:
+            return entries
+        params["after"] = page["next_after"]
 
 
 def download_video(mock: MockServer, url: str) -> tuple[bytes, tuple[int, int, float]]:

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from wan26core import plugin
 
-from .protocol import WaveSpeedClientProtocol
 from .contracts import load_contract
 from .dialect import DIALECT, WaveSpeedDialect
+from .protocol import WaveSpeedClientProtocol
 
 __all__ = [
     "DIALECT",
