@@ -36,7 +36,7 @@ def took_journal(exc: BaseException) -> bool:
         return False
     frame = exc.__traceback__
     while frame is not None:
-        if frame.tb_frame.f_globals.get("__name__") in ("wan26core._journal", "wan26core._job_record"):
+        if frame.tb_frame.f_globals.get("__name__") in ("wan26core._journal", "wan26core._journal_base", "wan26core._job_record"):
             return True
         frame = frame.tb_next
     return False

@@ -1,0 +1,521 @@
+"""What every journal backend shares: the records' rules (what each ``record_*`` call may change, scrubbing, events),
+the reads, the leases and the idempotency keys, written once against a small SQL surface that SQLite
+(:mod:`wan26core._journal`) and PostgreSQL (:mod:`wan26core._journal_postgres`) each provide.
+
+The SQL here uses ``?`` placeholders; a backend translates them (PostgreSQL's driver wants ``%s``).
+"""
+
+from __future__ import annotations
+
+import abc
+import builtins
+import contextlib
+import hashlib
+import json
+import math
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from wan26core._errors import Wan26Error
+from wan26core._job_record import FINISHED_PHASES, PHASES, JobPhase, JobRecord, scrub
+from wan26core._redaction import redact_text, redact_url
+
+__all__ = [
+    "DEFAULT_IDEMPOTENCY_WINDOW_S",
+    "JournalBase",
+    "JournalError",
+    "UnknownJobError",
+    "fingerprint",
+]
+
+#: Phases in which a job has not been accepted by the provider (yet, or as far as we know).
+_PRE_ACCEPT = frozenset({"intent", "unknown", "rejected", "submitted"})
+
+#: A finished job answers a repeated idempotency key for this long after it was submitted (docs/journal.md).
+DEFAULT_IDEMPOTENCY_WINDOW_S = 24 * 3600.0
+
+
+class JournalError(Wan26Error):
+    """The journal cannot be opened or used (newer schema, closed journal, value that is not JSON)."""
+
+
+class UnknownJobError(Wan26Error, KeyError):
+    """No journaled job matches the identifier (or a prefix matches several); the message says which."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+_JSON_COLUMNS = frozenset({"urls", "request", "wire", "error", "result"})
+_COLUMNS = tuple(f for f in JobRecord.__dataclass_fields__)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+
+
+def fingerprint(wire: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of a wire body: sorted keys, no whitespace, UTF-8."""
+    return hashlib.sha256(_dumps(wire, "wire").encode("utf-8")).hexdigest()
+
+
+def _dumps(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise JournalError(f"journal: {what} must be JSON data (str, number, bool, None, list, dict): {exc}") from None
+
+
+def _clean(value: Any, what: str, *, urls: bool = True) -> Any:
+    """Scrubbed (see :func:`scrub`) and JSON-normalised (tuples become lists); a clear error for non-JSON data."""
+    loaded: Any = json.loads(_dumps(scrub(value, urls=urls), what))
+    return loaded
+
+
+class Run(Protocol):
+    """Runs one statement inside a backend's transaction; returns its rows (empty for writes)."""
+
+    def __call__(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[tuple[Any, ...]]: ...
+
+
+class JournalBase(abc.ABC):
+    """The journal's behaviour; a backend supplies transactions (:meth:`_write`, :meth:`_read`) and its clock."""
+
+    #: the column that breaks ties of ``created_at`` in insertion order
+    _ORDER: str = "rowid"
+    #: appended to the SELECT that loads a row to change it (PostgreSQL locks it; SQLite's transaction already does)
+    _LOCK_ROW: str = ""
+    _clock: Callable[[], float]
+
+    @property
+    @abc.abstractmethod
+    def location(self) -> str:
+        """Where the journal is, for messages: a file path, or a URL without its password."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection(s); safe to call twice."""
+
+    @abc.abstractmethod
+    def _write(self) -> contextlib.AbstractContextManager[Run]:
+        """One write transaction, serialised with every other writer of the same rows."""
+
+    @abc.abstractmethod
+    def _read(self) -> contextlib.AbstractContextManager[Run]:
+        """A consistent read."""
+
+    @abc.abstractmethod
+    def _lease_now(self, run: Run) -> float:
+        """The time leases are measured in: one clock for every worker (PostgreSQL's server, SQLite's machine)."""
+
+    def _prepare_leases(self, run: Run) -> None:
+        """Create what leases and idempotency keys need, where the schema does not have it already."""
+
+    def __enter__(self) -> JournalBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing --
+
+    def _load(self, run: Run, local_id: str) -> JobRecord:
+        rows = run(f"{_SELECT} WHERE id = ?{self._LOCK_ROW}", (local_id,))
+        if not rows:
+            raise UnknownJobError(f"no journaled job has the local id {local_id!r}")
+        return _record(rows[0])
+
+    def _apply(self, local_id: str, kind: str, decide: Callable[[JobRecord], dict[str, Any]]) -> JobRecord:
+        """Load, let ``decide`` name the new field values, store and log only the fields that really change."""
+        with self._write() as run:
+            current = self._load(run, local_id)
+            proposed = decide(current)
+            changes = {k: v for k, v in proposed.items() if not _same(k, getattr(current, k), v)}
+            if not changes:
+                return current
+            now = self._clock()
+            assignments = ", ".join(f"{k} = ?" for k in changes)
+            values = [_dumps(v, k) if k in _JSON_COLUMNS and v is not None else v for k, v in changes.items()]
+            run(f"UPDATE jobs SET {assignments}, updated_at = ? WHERE id = ?", (*values, now, local_id))
+            phase = changes.get("phase", current.phase)
+            run(
+                "INSERT INTO events (job_id, at, kind, phase, changes) VALUES (?, ?, ?, ?, ?)",
+                (local_id, now, kind, phase, _dumps(changes, "changes")),
+            )
+            return _replace(current, updated_at=now, **changes)
+
+    def _new_record(
+        self,
+        provider: str,
+        request: Mapping[str, Any],
+        wire: Mapping[str, Any],
+        base_url: str | None,
+        label: str | None,
+        mock: bool,
+    ) -> JobRecord:
+        now = self._clock()
+        return JobRecord(
+            id=uuid.uuid4().hex,
+            provider=provider,
+            fingerprint=fingerprint(wire),
+            phase="intent",
+            created_at=now,
+            updated_at=now,
+            base_url=redact_url(base_url) if base_url is not None else None,
+            request=_clean(request, "request"),
+            wire=_clean(wire, "wire"),
+            label=redact_text(label) if label is not None else None,
+            mock=bool(mock),
+        )
+
+    @staticmethod
+    def _insert(run: Run, record: JobRecord) -> None:
+        row = [_dumps(v, k) if k in _JSON_COLUMNS and v is not None else v for k, v in _fields(record)]
+        run(f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", row)
+        run(
+            "INSERT INTO events (job_id, at, kind, phase, changes) VALUES (?, ?, 'intent', 'intent', ?)",
+            (record.id, record.created_at, _dumps({"phase": "intent"}, "changes")),
+        )
+
+    # -- writes --
+
+    def record_intent(
+        self,
+        provider: str,
+        request: Mapping[str, Any],
+        wire: Mapping[str, Any],
+        *,
+        base_url: str | None = None,
+        label: str | None = None,
+        mock: bool = False,
+    ) -> JobRecord:
+        """Record a submit about to be sent; returns the record with its new local id. Call *before* the POST.
+
+        ``mock``: the job goes to a mock, not the provider (it is shown as such and never followed on the provider)."""
+        record = self._new_record(provider, request, wire, base_url, label, mock)
+        with self._write() as run:
+            self._insert(run, record)
+        return record
+
+    def record_intent_once(
+        self,
+        key: str,
+        provider: str,
+        request: Mapping[str, Any],
+        wire: Mapping[str, Any],
+        *,
+        window: float = DEFAULT_IDEMPOTENCY_WINDOW_S,
+        base_url: str | None = None,
+        label: str | None = None,
+        mock: bool = False,
+    ) -> tuple[JobRecord, bool]:
+        """Like :meth:`record_intent` under an idempotency ``key``: ``(record, True)`` for a new job, or
+        ``(first, False)`` when a job journaled under ``key`` is unfinished or was submitted less than ``window``
+        seconds ago (a rejected one does not count: it was never paid). One answer per key, across every worker."""
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"an idempotency key must be a non-empty string, not {key!r}")
+        if not (isinstance(window, (int, float)) and math.isfinite(window) and window >= 0):
+            raise ValueError(f"the idempotency window must be a number of seconds >= 0, not {window!r}")
+        stored_key = redact_text(key)
+        record = self._new_record(provider, request, wire, base_url, label, mock)
+        with self._write() as run:
+            self._prepare_leases(run)
+            self._lock_key(run, stored_key)
+            rows = run("SELECT job_id FROM idempotency WHERE key = ?", (stored_key,))
+            if rows:
+                with contextlib.suppress(UnknownJobError):
+                    first = self._load(run, rows[0][0])
+                    if first.phase != "rejected" and (not first.finished or record.created_at - first.created_at < window):
+                        return first, False
+                run("DELETE FROM idempotency WHERE key = ?", (stored_key,))
+            self._insert(run, record)
+            run("INSERT INTO idempotency (key, job_id, created_at) VALUES (?, ?, ?)", (stored_key, record.id, record.created_at))
+        return record, True
+
+    def _lock_key(self, run: Run, key: str) -> None:
+        """Serialise the submits of one key (SQLite's write transaction already serialises everything)."""
+
+    def record_submitted(self, local_id: str, remote_id: str, urls: Mapping[str, str]) -> JobRecord:
+        """The provider accepted the job as ``remote_id``; ``urls`` are its status/result/cancel/stream URLs."""
+        if not isinstance(remote_id, str) or not remote_id:
+            raise ValueError(f"remote_id must be a non-empty string, not {remote_id!r}")
+        clean_urls = _clean(dict(urls), "urls")
+
+        def decide(current: JobRecord) -> dict[str, Any]:
+            if current.remote_id is not None and current.remote_id != remote_id:
+                raise JournalError(
+                    f"job {current.id} was already accepted as {current.remote_id!r}; refusing a second remote id {remote_id!r}"
+                )
+            phase = "submitted" if current.phase in _PRE_ACCEPT else current.phase
+            return {"phase": phase, "remote_id": remote_id, "urls": clean_urls}
+
+        return self._apply(local_id, "submitted", decide)
+
+    def record_rejected(self, local_id: str, error: Mapping[str, Any]) -> JobRecord:
+        """The provider refused the submit before accepting it (or it never reached the provider)."""
+        clean_error = _clean(dict(error), "error")
+
+        def decide(current: JobRecord) -> dict[str, Any]:
+            if current.remote_id is not None:
+                raise JournalError(f"job {current.id} was accepted as {current.remote_id!r}; it cannot be rejected")
+            return {"phase": "rejected", "error": clean_error}
+
+        return self._apply(local_id, "rejected", decide)
+
+    def record_unknown(self, local_id: str, reason: str) -> JobRecord:
+        """The submit may have reached the provider but no answer came (a read timeout); ``reason`` says what happened."""
+
+        def decide(current: JobRecord) -> dict[str, Any]:
+            if current.remote_id is not None:
+                raise JournalError(f"job {current.id} is known to the provider as {current.remote_id!r}; it is not unknown")
+            return {"phase": "unknown", "last_log": redact_text(reason)}
+
+        return self._apply(local_id, "unknown", decide)
+
+    def record_status(
+        self,
+        local_id: str,
+        phase: JobPhase,
+        *,
+        queue_position: int | None = None,
+        progress: float | None = None,
+        last_log: str | None = None,
+        error: Mapping[str, Any] | None = None,
+        result: Mapping[str, Any] | None = None,
+    ) -> JobRecord:
+        """Record a status seen; an event is appended only when something changed.
+
+        ``None`` means "not reported": the stored value is kept, except the queue position, which is cleared
+        once the job leaves ``queued``. A finished job stays finished: a later unfinished phase (a stale poll,
+        another process) is ignored and the stored record returned.
+        """
+        if phase not in PHASES or phase == "intent":
+            raise ValueError(f"phase must be one of {sorted(PHASES - {'intent'})}, not {phase!r}")
+        if queue_position is not None and (isinstance(queue_position, bool) or not isinstance(queue_position, int)):
+            raise ValueError(f"queue_position must be an int, not {queue_position!r}")
+        if progress is not None and (
+            isinstance(progress, bool) or not isinstance(progress, (int, float)) or not math.isfinite(progress)
+        ):
+            raise ValueError(f"progress must be a finite number, not {progress!r}")
+        clean_error = _clean(dict(error), "error") if error is not None else None
+        clean_result = _clean(dict(result), "result") if result is not None else None
+
+        def decide(current: JobRecord) -> dict[str, Any]:
+            if current.finished and phase not in FINISHED_PHASES:
+                return {}
+            proposed: dict[str, Any] = {"phase": phase}
+            if phase != "queued":
+                proposed["queue_position"] = None
+            if queue_position is not None and phase == "queued":
+                proposed["queue_position"] = queue_position
+            if progress is not None:
+                proposed["progress"] = float(progress)
+            if last_log is not None:
+                proposed["last_log"] = redact_text(last_log)
+            if clean_error is not None:
+                proposed["error"] = clean_error
+            if clean_result is not None:
+                proposed["result"] = clean_result
+            return proposed
+
+        return self._apply(local_id, "status", decide)
+
+    def record_download(self, local_id: str, path: str) -> JobRecord:
+        """The result video was saved at ``path``."""
+        stored = os.fspath(path)
+        return self._apply(local_id, "download", lambda current: {"output_path": stored})
+
+    def record_wanted_output(self, local_id: str, path: str | os.PathLike[str], *, overwrite: bool = False) -> JobRecord:
+        """The video is to be saved at ``path`` (stored absolute); ``overwrite``: it may replace an existing file."""
+        if not isinstance(overwrite, bool):
+            raise ValueError(f"overwrite must be True or False, not {overwrite!r}")
+        stored = os.path.abspath(os.fspath(path))
+        return self._apply(local_id, "wanted", lambda current: {"wanted_output": stored, "wanted_overwrite": overwrite})
+
+    # -- leases --
+
+    def claim(self, local_id: str, holder: str, ttl: float) -> bool:
+        """Take (or renew) the lease on a job for ``ttl`` seconds; False while another holder's lease is alive.
+
+        The lease row is read with ``FOR UPDATE SKIP LOCKED`` where the backend has it: a row another worker is
+        claiming at this very moment counts as taken, so no two workers can both win it."""
+        if not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl > 0):
+            raise ValueError(f"a lease lasts a number of seconds above 0, not {ttl!r}")
+        with self._write() as run:
+            self._prepare_leases(run)
+            if not run("SELECT 1 FROM jobs WHERE id = ?", (local_id,)):
+                raise UnknownJobError(f"no journaled job has the local id {local_id!r}")
+            now = self._lease_now(run)
+            run(f"INSERT INTO leases (job_id, holder, expires_at) VALUES (?, '', 0) {_IGNORE_CONFLICT}", (local_id,))
+            rows = run(f"SELECT holder, expires_at FROM leases WHERE job_id = ?{self._SKIP_LOCKED}", (local_id,))
+            if not rows:
+                return False
+            current, expires = rows[0]
+            if current != holder and expires > now:
+                return False
+            run("UPDATE leases SET holder = ?, expires_at = ? WHERE job_id = ?", (holder, now + ttl, local_id))
+        return True
+
+    #: how a backend skips a lease row that another transaction holds (PostgreSQL) or nothing (SQLite serialises)
+    _SKIP_LOCKED: str = ""
+
+    def release(self, local_id: str, holder: str) -> None:
+        """Give the lease back at once (another worker may take the job); a lease held by someone else is kept."""
+        with self._write() as run:
+            self._prepare_leases(run)
+            run("DELETE FROM leases WHERE job_id = ? AND holder = ?", (local_id, holder))
+
+    def lease_holder(self, local_id: str) -> str | None:
+        """Who holds a live lease on the job, or None."""
+        with self._write() as run:
+            self._prepare_leases(run)
+            now = self._lease_now(run)
+            rows = run("SELECT holder FROM leases WHERE job_id = ? AND expires_at > ?", (local_id, now))
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
+    # -- reads --
+
+    def pending_downloads(self) -> builtins.list[JobRecord]:
+        """Succeeded jobs whose wanted download is not recorded, oldest first (see :attr:`JobRecord.download_pending`)."""
+        sql = (
+            f"{_SELECT} WHERE phase = 'succeeded' AND wanted_output IS NOT NULL"
+            f" AND output_path IS NULL ORDER BY created_at, {self._ORDER}"
+        )
+        with self._read() as run:
+            return [_record(row) for row in run(sql)]
+
+    def get(self, ident: str) -> JobRecord:
+        """The job whose local id, unique local-id prefix (6+ characters) or remote id is ``ident``."""
+        with self._read() as run:
+            rows = run(f"{_SELECT} WHERE id = ?", (ident,))
+            if rows:
+                return _record(rows[0])
+            rows = run(f"{_SELECT} WHERE remote_id = ? ORDER BY created_at DESC LIMIT 5", (ident,))
+            if len(rows) == 1:
+                return _record(rows[0])
+            if len(rows) > 1:
+                raise UnknownJobError(f"remote id {ident!r} matches several journaled jobs ({_describe(rows)}); use a local id")
+            prefix = ident.lower()
+            if len(prefix) < 6:
+                raise UnknownJobError(
+                    f"no journaled job has the id {ident!r} (a local-id prefix needs 6+ characters; see `wan26 jobs list`)"
+                )
+            rows = run(  # the range lets the database use the primary key (local ids are lowercase hex)
+                f"{_SELECT} WHERE id >= ? AND id < ? AND substr(id, 1, ?) = ? ORDER BY created_at DESC LIMIT 5",
+                (prefix, prefix + "g", len(prefix), prefix),
+            )
+            if len(rows) == 1:
+                return _record(rows[0])
+            if len(rows) > 1:
+                raise UnknownJobError(
+                    f"the prefix {ident!r} matches several journaled jobs ({_describe(rows)}); give more characters"
+                )
+            raise UnknownJobError(f"no journaled job has the local or remote id {ident!r} (journal: {self.location})")
+
+    def list(
+        self, *, unfinished: bool = False, provider: str | None = None, limit: int | None = None
+    ) -> builtins.list[JobRecord]:
+        """Journaled jobs, newest first; ``unfinished`` keeps those not yet succeeded/failed/cancelled/rejected."""
+        where: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        if unfinished:
+            where.append(f"phase NOT IN ({', '.join('?' * len(FINISHED_PHASES))})")
+            params.extend(sorted(FINISHED_PHASES))
+        if provider is not None:
+            where.append("provider = ?")
+            params.append(provider)
+        sql = _SELECT
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY created_at DESC, {self._ORDER} DESC"
+        if limit is not None:
+            if limit < 0:
+                raise ValueError(f"limit must be >= 0, not {limit}")
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._read() as run:
+            return [_record(row) for row in run(sql, params)]
+
+    def events(self, local_id: str) -> builtins.list[dict[str, Any]]:
+        """Every recorded change of the job, oldest first: ``{seq, at, kind, phase, changes}``."""
+        with self._read() as run:
+            self._load_plain(run, local_id)  # a clear error for an unknown id
+            rows = run("SELECT seq, at, kind, phase, changes FROM events WHERE job_id = ? ORDER BY seq", (local_id,))
+        return [{"seq": s, "at": at, "kind": k, "phase": p, "changes": json.loads(c)} for s, at, k, p, c in rows]
+
+    def _load_plain(self, run: Run, local_id: str) -> JobRecord:
+        rows = run(f"{_SELECT} WHERE id = ?", (local_id,))
+        if not rows:
+            raise UnknownJobError(f"no journaled job has the local id {local_id!r}")
+        return _record(rows[0])
+
+    def _copy_in(self, record: JobRecord, events: Sequence[Mapping[str, Any]]) -> bool:
+        """Store a job and its events as they are (``wan26 jobs migrate``); False when the id is there already."""
+        with self._write() as run:
+            if run("SELECT 1 FROM jobs WHERE id = ?", (record.id,)):
+                return False
+            row = [_dumps(v, k) if k in _JSON_COLUMNS and v is not None else v for k, v in _fields(record)]
+            run(f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", row)
+            for event in events:
+                run(
+                    "INSERT INTO events (job_id, at, kind, phase, changes) VALUES (?, ?, ?, ?, ?)",
+                    (record.id, event["at"], event["kind"], event["phase"], _dumps(event["changes"], "changes")),
+                )
+        return True
+
+
+#: "insert unless the key exists", in the spelling both SQLite (3.24+) and PostgreSQL understand
+_IGNORE_CONFLICT = "ON CONFLICT (job_id) DO NOTHING"
+
+
+def lease_holder_id() -> str:
+    """This process's name as a lease holder: host, pid and a random part (a pid is reused after a restart)."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def wall_clock() -> float:
+    return time.time()
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _fields(record: JobRecord) -> Iterator[tuple[str, Any]]:
+    for name in _COLUMNS:
+        yield name, getattr(record, name)
+
+
+def _record(row: tuple[Any, ...]) -> JobRecord:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for name in _JSON_COLUMNS:
+        if values[name] is not None:
+            try:
+                values[name] = json.loads(values[name])
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise JournalError(f"job {values['id']}: its {name} column is not valid JSON ({exc})") from None
+    for name in ("created_at", "updated_at"):
+        if isinstance(values[name], bool) or not isinstance(values[name], (int, float)):
+            raise JournalError(f"job {values['id']}: its {name} column is {values[name]!r}, not a time")
+    values["wanted_overwrite"] = bool(values["wanted_overwrite"])  # SQLite stores it as 0/1
+    values["mock"] = bool(values["mock"])
+    return JobRecord(**values)
+
+
+def _replace(record: JobRecord, **changes: Any) -> JobRecord:
+    values = dict(_fields(record))
+    values.update(changes)
+    return JobRecord(**values)
+
+
+def _same(name: str, old: Any, new: Any) -> bool:
+    """Equal as stored: JSON columns compare by canonical text (``True`` is not ``1`` there), others by value and type."""
+    if name in _JSON_COLUMNS:
+        return _dumps(old, name) == _dumps(new, name)
+    return type(old) is type(new) and bool(old == new)
+
+
+def _describe(rows: builtins.list[tuple[Any, ...]]) -> str:
+    records = [_record(r) for r in rows]
+    return ", ".join(f"{r.id} {r.provider}" for r in records)
