@@ -22,7 +22,7 @@ from wan26core._client_base import ClientBase, JobBase, RequestLike, ResultBase,
 from wan26core._download import DownloadedFile, adownload, download
 from wan26core._drivers import run_async, run_sync
 from wan26core._errors import JobTimeoutError
-from wan26core._journal import Journal
+from wan26core._journal_base import JournalBase
 from wan26core._plugins import Registry
 from wan26core._protocol import JobRef, JobStatus, VideoResult
 from wan26core._runtime import (
@@ -59,7 +59,7 @@ class Client(ClientBase):
         keys: Mapping[str, str] | None = None,
         base_urls: Mapping[str, str] | None = None,
         registry: Registry | None = None,
-        journal: Journal | str | os.PathLike[str] | bool | None = True,
+        journal: JournalBase | str | os.PathLike[str] | bool | None = True,
         http: httpx.Client | None = None,
         timeout: float | httpx.Timeout = 60.0,
         retry: RetryPolicy | None = None,
@@ -106,13 +106,20 @@ class Client(ClientBase):
         label: str | None = None,
         output: str | os.PathLike[str] | None = None,
         overwrite: bool = False,
+        idempotency_key: str | bool | None = None,
+        idempotency_window: float | None = None,
     ) -> Job:
         """Validate, journal and send the request once; returns as soon as the provider accepted it.
 
         ``output``: where the video will be saved; checked with the request before anything is sent, and
         journaled so that ``wan26 jobs resume`` can fetch it there if this process dies first.
+
+        ``idempotency_key`` (off by default): a key of yours, or True for the request's fingerprint. A second
+        submit of the same key, from any worker sharing the journal, returns the first job instead of paying again
+        while that job is unfinished or younger than ``idempotency_window`` seconds (default 24 h).
         """
         endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
+        key = self.idempotency(idempotency_key, endpoint, req)
         if wire.local_files:
             req = run_sync(upload_op(endpoint, req, self.retry), self.http)
             wire = self.rerender(endpoint, req, wire)
@@ -125,6 +132,8 @@ class Client(ClientBase):
             webhook_url=webhook_url,
             label=label,
             mock=self.mock,
+            idempotency_key=key,
+            idempotency_window=idempotency_window,
         )
         local_id, ref = run_sync(op, self.http)
         if output is not None:
@@ -224,7 +233,7 @@ class AsyncClient(ClientBase):
         keys: Mapping[str, str] | None = None,
         base_urls: Mapping[str, str] | None = None,
         registry: Registry | None = None,
-        journal: Journal | str | os.PathLike[str] | bool | None = True,
+        journal: JournalBase | str | os.PathLike[str] | bool | None = True,
         http: httpx.AsyncClient | None = None,
         timeout: float | httpx.Timeout = 60.0,
         retry: RetryPolicy | None = None,
@@ -273,8 +282,12 @@ class AsyncClient(ClientBase):
         label: str | None = None,
         output: str | os.PathLike[str] | None = None,
         overwrite: bool = False,
+        idempotency_key: str | bool | None = None,
+        idempotency_window: float | None = None,
     ) -> AsyncJob:
+        """See :meth:`Client.submit`."""
         endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
+        key = self.idempotency(idempotency_key, endpoint, req)
         if wire.local_files:
             req = await run_async(upload_op(endpoint, req, self.retry), self.http)
             wire = self.rerender(endpoint, req, wire)
@@ -287,6 +300,8 @@ class AsyncClient(ClientBase):
             webhook_url=webhook_url,
             label=label,
             mock=self.mock,
+            idempotency_key=key,
+            idempotency_window=idempotency_window,
         )
         local_id, ref = await run_async(op, self.http)
         if output is not None:

@@ -11,7 +11,8 @@ from typing import Any
 
 from wan26core._download import DownloadedFile
 from wan26core._errors import JobCancelledError, ValidationError, Wan26Error
-from wan26core._journal import JobRecord, Journal
+from wan26core._journal import JobRecord, open_journal
+from wan26core._journal_base import JournalBase, fingerprint
 from wan26core._plugins import Registry, default_registry
 from wan26core._preflight import output_violations
 from wan26core._protocol import JobRef, JobStatus, VideoResult
@@ -52,7 +53,7 @@ class ClientBase:
         keys: Mapping[str, str] | None,
         base_urls: Mapping[str, str] | None,
         registry: Registry | None,
-        journal: Journal | str | os.PathLike[str] | bool | None,
+        journal: JournalBase | str | os.PathLike[str] | bool | None,
         retry: RetryPolicy | None,
         time_scale: float,
         stream: bool,
@@ -79,19 +80,17 @@ class ClientBase:
         self.time_scale = time_scale
         self.stream = stream
         self.poll = PollSchedule.check_overrides(poll or {})
-        if journal is True:
-            self.journal: Journal | None = Journal()
+        if journal is True:  # $WAN26_JOURNAL_URL, else the default SQLite file
+            self.journal: JournalBase | None = open_journal()
         elif journal is False or journal is None:
             self.journal = None
-        elif isinstance(journal, Journal):
-            self.journal = journal
-        else:
-            self.journal = Journal(journal)
+        else:  # a journal, a SQLite path or a postgresql:// URL
+            self.journal = open_journal(journal)
         self._endpoints: dict[str, Endpoint] = {}
 
     def __repr__(self) -> str:
-        journal = self.journal.path if self.journal is not None else None
-        return f"<{type(self).__name__} provider={self.default_provider!r} journal={str(journal) if journal else None!r}>"
+        journal = self.journal.location if self.journal is not None else None
+        return f"<{type(self).__name__} provider={self.default_provider!r} journal={journal!r}>"
 
     def endpoint(self, provider: str | None = None, *, base_url: str | None = None) -> Endpoint:
         """The endpoint of ``provider``; ``base_url`` pins where it is (a journaled job's own base URL)."""
@@ -133,6 +132,18 @@ class ClientBase:
         if found:
             raise ValidationError(found, provider=provider_id)
         return self.endpoint(provider_id), req, wire
+
+    def idempotency(self, key: str | bool | None, endpoint: Endpoint, request: GenerationRequest) -> str | None:
+        """The journal's idempotency key for a submit: the user's, the request's fingerprint (True), or None (off)."""
+        if key is None or key is False:
+            return None
+        if self.journal is None:
+            raise ValueError("idempotency_key= needs a journal (journal=False keeps no record of earlier submits)")
+        if key is True:
+            return f"fingerprint:{endpoint.id}:{fingerprint(request.to_dict())}"
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"idempotency_key must be a non-empty string or True, not {key!r}")
+        return key
 
     def rerender(self, endpoint: Endpoint, uploaded: GenerationRequest, wire: WireRequest) -> WireRequest:
         """The wire request once local files became URLs (the URLs the provider's storage issued are trusted)."""

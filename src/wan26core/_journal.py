@@ -152,6 +152,9 @@ class Journal(JournalBase):
                 run(statement)
             self._lease_tables = True
 
+    def _lock_key(self, run: Run, key: str) -> None:
+        return None  # BEGIN IMMEDIATE already serialises every writer of the file
+
 
 def open_journal(
     target: JournalBase | str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None

@@ -108,6 +108,7 @@ class JournalBase(abc.ABC):
     def _lease_now(self, run: Run) -> float:
         """The time leases are measured in: one clock for every worker (PostgreSQL's server, SQLite's machine)."""
 
+    @abc.abstractmethod
     def _prepare_leases(self, run: Run) -> None:
         """Create what leases and idempotency keys need, where the schema does not have it already."""
 
@@ -232,8 +233,9 @@ class JournalBase(abc.ABC):
             run("INSERT INTO idempotency (key, job_id, created_at) VALUES (?, ?, ?)", (stored_key, record.id, record.created_at))
         return record, True
 
+    @abc.abstractmethod
     def _lock_key(self, run: Run, key: str) -> None:
-        """Serialise the submits of one key (SQLite's write transaction already serialises everything)."""
+        """Serialise the submits of one key against each other, until the transaction ends."""
 
     def record_submitted(self, local_id: str, remote_id: str, urls: Mapping[str, str]) -> JobRecord:
         """The provider accepted the job as ``remote_id``; ``urls`` are its status/result/cancel/stream URLs."""
@@ -449,7 +451,7 @@ class JournalBase(abc.ABC):
             raise UnknownJobError(f"no journaled job has the local id {local_id!r}")
         return _record(rows[0])
 
-    def _copy_in(self, record: JobRecord, events: Sequence[Mapping[str, Any]]) -> bool:
+    def import_job(self, record: JobRecord, events: Sequence[Mapping[str, Any]]) -> bool:
         """Store a job and its events as they are (``wan26 jobs migrate``); False when the id is there already."""
         with self._write() as run:
             if run("SELECT 1 FROM jobs WHERE id = ?", (record.id,)):

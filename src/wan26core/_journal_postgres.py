@@ -105,7 +105,7 @@ class PostgresJournal(JournalBase):
                 )
             for number in range(version + 1, PG_SCHEMA_VERSION + 1):
                 for statement in PG_MIGRATIONS[number - 1]:
-                    conn.execute(statement)  # type: ignore[arg-type]  # our own constant SQL
+                    conn.execute(statement)  # our own constant SQL
                 conn.execute("INSERT INTO wan26_schema (version, applied_at) VALUES (%s, now())", (number,))
 
     @contextlib.contextmanager
@@ -136,13 +136,16 @@ class PostgresJournal(JournalBase):
     def _lease_now(self, run: Run) -> float:
         return float(run("SELECT extract(epoch FROM clock_timestamp())::float8")[0][0])
 
+    def _prepare_leases(self, run: Run) -> None:
+        return None  # the leases and idempotency tables are part of the schema (migration 1)
+
     def _lock_key(self, run: Run, key: str) -> None:
         run("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))
 
 
 def _runner(conn: psycopg.Connection[Any]) -> Run:
     def run(sql: str, params: Any = ()) -> builtins.list[tuple[Any, ...]]:
-        cur = conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]  # our own SQL text
+        cur = conn.execute(sql.replace("?", "%s"), tuple(params))  # our own SQL text
         return cur.fetchall() if cur.description is not None else []
 
     return run

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 from wan26core.cli._clients import EMBEDDED_BASE_URL, EMBEDDED_TIME_SCALE, embedded_app, missing_key, open_journal
 from wan26core.cli._journaled import cmd_cancel, cmd_jobs_list, cmd_jobs_resume, cmd_jobs_show, cmd_result, cmd_status
+from wan26core.cli._migrate import cmd_jobs_migrate
 
 __all__ = ["register"]
 
@@ -100,7 +101,7 @@ def register(sub: Any) -> None:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("job", help="local job id (or a unique prefix), or the provider's job id")
         cmd.add_argument("--json", action="store_true")
-        cmd.add_argument("--journal", help="journal file")
+        cmd.add_argument("--journal", help="journal file or postgresql:// URL")
         cmd.set_defaults(handler=handler)
     result = sub.add_parser("result", help="fetch a finished job's result (and download it with -o)")
     result.add_argument("job")
@@ -134,8 +135,16 @@ def register(sub: Any) -> None:
     dl.add_argument("--output", "-o")
     dl.add_argument("--overwrite", action="store_true")
     dl.set_defaults(handler=cmd_result)
+    migrate = jobs_sub.add_parser("migrate", help="copy every job of one journal into another (a file into PostgreSQL)")
+    migrate.add_argument("--from", dest="source", required=True, help="the journal to copy from (a file or a URL)")
+    migrate.add_argument("--to", dest="target", required=True, help="the journal to copy into, e.g. postgresql://host/db")
+    migrate.set_defaults(handler=cmd_jobs_migrate)
     for cmd in (listing, show, resume, dl, result, gen):
-        cmd.add_argument("--journal", help="journal file (default: $WAN26_HOME/journal.sqlite3 or the user data folder)")
+        cmd.add_argument(
+            "--journal",
+            help="journal file or postgresql:// URL (default: $WAN26_JOURNAL_URL, else $WAN26_HOME/journal.sqlite3"
+            " or the user data folder)",
+        )
 
 
 # --- generate --------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def journal_message(exc: BaseException, args: argparse.Namespace | None) -> str:
     explicit = getattr(args, "journal", None) if args is not None else None
     path = str(explicit) if explicit else str(default_journal_path())
     detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if type(exc).__name__ == "JournalError" and "schema version" in detail:
+    if type(exc).__name__ == "JournalError" and ("schema version" in detail or "PostgreSQL journal" in detail):
         return detail
     return (
         f"the job journal {path} cannot be read ({detail}); it is damaged or not a wan26 journal. Move it aside"
