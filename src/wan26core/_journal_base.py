@@ -217,7 +217,7 @@ class JournalBase(abc.ABC):
             raise ValueError(f"an idempotency key must be a non-empty string, not {key!r}")
         if not (isinstance(window, (int, float)) and math.isfinite(window) and window >= 0):
             raise ValueError(f"the idempotency window must be a number of seconds >= 0, not {window!r}")
-        stored_key = redact_text(key)
+        stored_key = hashlib.sha256(key.encode("utf-8")).hexdigest()  # whatever a key holds, only its hash is stored
         record = self._new_record(provider, request, wire, base_url, label, mock)
         with self._write() as run:
             self._prepare_leases(run)
