@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-import pgkit
 import pytest
 from hypothesis import HealthCheck, settings
 
+import pgkit
 from support import builtin_registry
 from wan26core import Registry
 

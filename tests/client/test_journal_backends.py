@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pgkit
 import psycopg
 import pytest
 from test_journal import (  # the backend-neutral tests, collected here once per backend
@@ -30,6 +29,7 @@ from test_journal import (  # the backend-neutral tests, collected here once per
     test_threads_share_one_journal,
 )
 
+import pgkit
 from wan26core._journal import Journal, JournalError, open_journal
 from wan26core._journal_base import JournalBase
 from wan26core._journal_lease import Lease
@@ -202,7 +202,7 @@ def test_an_idempotency_key_answers_with_the_first_job(journal: JournalBase) -> 
     journal.record_rejected(later.id, {"message": "no"})
     retry, new = journal.record_intent_once("order-7", "fal/r2v", REQUEST, WIRE)
     assert new and retry.id not in (first.id, later.id)  # a refused submit was never paid: it does not count
-    other, new = journal.record_intent_once("order-8", "fal/r2v", REQUEST, WIRE)
+    _other, new = journal.record_intent_once("order-8", "fal/r2v", REQUEST, WIRE)
     assert new and len(journal.list()) == 4
     with pytest.raises(ValueError, match="non-empty"):
         journal.record_intent_once("", "fal/r2v", REQUEST, WIRE)

@@ -127,9 +127,7 @@ print(json.dumps([job.id, job.remote_id]))
 """
 
 
-def test_submits_racing_on_one_idempotency_key_reach_the_mock_once(
-    mock: MockServer, postgres_url: str, tmp_path: Path
-) -> None:
+def test_submits_racing_on_one_idempotency_key_reach_the_mock_once(mock: MockServer, postgres_url: str, tmp_path: Path) -> None:
     PostgresJournal(postgres_url).close()  # the schema exists: the racers race on the key, not on the migration
     request = {**REQUEST, "prompt": "@a waves once, whoever asks"}
     before = sum(_actions(mock, "submit").values())
