@@ -16,11 +16,24 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from wan26core._errors import Wan26Error
-from wan26core._job_record import FINISHED_PHASES, PHASES, JobPhase, JobRecord, scrub
+from wan26core._job_record import FINISHED_PHASES, PHASES, JobPhase, JobRecord
+from wan26core._journal_rows import (
+    COLUMNS,
+    JSON_COLUMNS,
+    JournalError,
+    clean,
+    describe,
+    dumps,
+    fields,
+    fingerprint,
+    replace_record,
+    same,
+    to_record,
+)
 from wan26core._redaction import redact_text, redact_url
 
 __all__ = [
@@ -38,10 +51,6 @@ _PRE_ACCEPT = frozenset({"intent", "unknown", "rejected", "submitted"})
 DEFAULT_IDEMPOTENCY_WINDOW_S = 24 * 3600.0
 
 
-class JournalError(Wan26Error):
-    """The journal cannot be opened or used (newer schema, closed journal, value that is not JSON)."""
-
-
 class UnknownJobError(Wan26Error, KeyError):
     """No journaled job matches the identifier (or a prefix matches several); the message says which."""
 
@@ -49,27 +58,7 @@ class UnknownJobError(Wan26Error, KeyError):
         return self.message
 
 
-_JSON_COLUMNS = frozenset({"urls", "request", "wire", "error", "result"})
-_COLUMNS = tuple(f for f in JobRecord.__dataclass_fields__)
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
-
-
-def fingerprint(wire: Mapping[str, Any]) -> str:
-    """sha256 (hex) of the canonical JSON of a wire body: sorted keys, no whitespace, UTF-8."""
-    return hashlib.sha256(_dumps(wire, "wire").encode("utf-8")).hexdigest()
-
-
-def _dumps(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise JournalError(f"journal: {what} must be JSON data (str, number, bool, None, list, dict): {exc}") from None
-
-
-def _clean(value: Any, what: str, *, urls: bool = True) -> Any:
-    """Scrubbed (see :func:`scrub`) and JSON-normalised (tuples become lists); a clear error for non-JSON data."""
-    loaded: Any = json.loads(_dumps(scrub(value, urls=urls), what))
-    return loaded
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"
 
 
 class Run(Protocol):
@@ -124,26 +113,26 @@ class JournalBase(abc.ABC):
         rows = run(f"{_SELECT} WHERE id = ?{self._LOCK_ROW}", (local_id,))
         if not rows:
             raise UnknownJobError(f"no journaled job has the local id {local_id!r}")
-        return _record(rows[0])
+        return to_record(rows[0])
 
     def _apply(self, local_id: str, kind: str, decide: Callable[[JobRecord], dict[str, Any]]) -> JobRecord:
         """Load, let ``decide`` name the new field values, store and log only the fields that really change."""
         with self._write() as run:
             current = self._load(run, local_id)
             proposed = decide(current)
-            changes = {k: v for k, v in proposed.items() if not _same(k, getattr(current, k), v)}
+            changes = {k: v for k, v in proposed.items() if not same(k, getattr(current, k), v)}
             if not changes:
                 return current
             now = self._clock()
             assignments = ", ".join(f"{k} = ?" for k in changes)
-            values = [_dumps(v, k) if k in _JSON_COLUMNS and v is not None else v for k, v in changes.items()]
+            values = [dumps(v, k) if k in JSON_COLUMNS and v is not None else v for k, v in changes.items()]
             run(f"UPDATE jobs SET {assignments}, updated_at = ? WHERE id = ?", (*values, now, local_id))
             phase = changes.get("phase", current.phase)
             run(
                 "INSERT INTO events (job_id, at, kind, phase, changes) VALUES (?, ?, ?, ?, ?)",
-                (local_id, now, kind, phase, _dumps(changes, "changes")),
+                (local_id, now, kind, phase, dumps(changes, "changes")),
             )
-            return _replace(current, updated_at=now, **changes)
+            return replace_record(current, updated_at=now, **changes)
 
     def _new_record(
         self,
@@ -163,19 +152,19 @@ class JournalBase(abc.ABC):
             created_at=now,
             updated_at=now,
             base_url=redact_url(base_url) if base_url is not None else None,
-            request=_clean(request, "request"),
-            wire=_clean(wire, "wire"),
+            request=clean(request, "request"),
+            wire=clean(wire, "wire"),
             label=redact_text(label) if label is not None else None,
             mock=bool(mock),
         )
 
     @staticmethod
     def _insert(run: Run, record: JobRecord) -> None:
-        row = [_dumps(v, k) if k in _JSON_COLUMNS and v is not None else v for k, v in _fields(record)]
-        run(f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", row)
+        row = [dumps(v, k) if k in JSON_COLUMNS and v is not None else v for k, v in fields(record)]
+        run(f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", row)
         run(
             "INSERT INTO events (job_id, at, kind, phase, changes) VALUES (?, ?, 'intent', 'intent', ?)",
-            (record.id, record.created_at, _dumps({"phase": "intent"}, "changes")),
+            (record.id, record.created_at, dumps({"phase": "intent"}, "changes")),
         )
 
     # -- writes --
@@ -241,7 +230,7 @@ class JournalBase(abc.ABC):
         """The provider accepted the job as ``remote_id``; ``urls`` are its status/result/cancel/stream URLs."""
         if not isinstance(remote_id, str) or not remote_id:
             raise ValueError(f"remote_id must be a non-empty string, not {remote_id!r}")
-        clean_urls = _clean(dict(urls), "urls")
+        clean_urls = clean(dict(urls), "urls")
 
         def decide(current: JobRecord) -> dict[str, Any]:
             if current.remote_id is not None and current.remote_id != remote_id:
@@ -255,7 +244,7 @@ class JournalBase(abc.ABC):
 
     def record_rejected(self, local_id: str, error: Mapping[str, Any]) -> JobRecord:
         """The provider refused the submit before accepting it (or it never reached the provider)."""
-        clean_error = _clean(dict(error), "error")
+        clean_error = clean(dict(error), "error")
 
         def decide(current: JobRecord) -> dict[str, Any]:
             if current.remote_id is not None:
@@ -299,8 +288,8 @@ class JournalBase(abc.ABC):
             isinstance(progress, bool) or not isinstance(progress, (int, float)) or not math.isfinite(progress)
         ):
             raise ValueError(f"progress must be a finite number, not {progress!r}")
-        clean_error = _clean(dict(error), "error") if error is not None else None
-        clean_result = _clean(dict(result), "result") if result is not None else None
+        clean_error = clean(dict(error), "error") if error is not None else None
+        clean_result = clean(dict(result), "result") if result is not None else None
 
         def decide(current: JobRecord) -> dict[str, Any]:
             if current.finished and phase not in FINISHED_PHASES:
@@ -384,19 +373,19 @@ class JournalBase(abc.ABC):
             f" AND output_path IS NULL ORDER BY created_at, {self._ORDER}"
         )
         with self._read() as run:
-            return [_record(row) for row in run(sql)]
+            return [to_record(row) for row in run(sql)]
 
     def get(self, ident: str) -> JobRecord:
         """The job whose local id, unique local-id prefix (6+ characters) or remote id is ``ident``."""
         with self._read() as run:
             rows = run(f"{_SELECT} WHERE id = ?", (ident,))
             if rows:
-                return _record(rows[0])
+                return to_record(rows[0])
             rows = run(f"{_SELECT} WHERE remote_id = ? ORDER BY created_at DESC LIMIT 5", (ident,))
             if len(rows) == 1:
-                return _record(rows[0])
+                return to_record(rows[0])
             if len(rows) > 1:
-                raise UnknownJobError(f"remote id {ident!r} matches several journaled jobs ({_describe(rows)}); use a local id")
+                raise UnknownJobError(f"remote id {ident!r} matches several journaled jobs ({describe(rows)}); use a local id")
             prefix = ident.lower()
             if len(prefix) < 6:
                 raise UnknownJobError(
@@ -407,10 +396,10 @@ class JournalBase(abc.ABC):
                 (prefix, prefix + "g", len(prefix), prefix),
             )
             if len(rows) == 1:
-                return _record(rows[0])
+                return to_record(rows[0])
             if len(rows) > 1:
                 raise UnknownJobError(
-                    f"the prefix {ident!r} matches several journaled jobs ({_describe(rows)}); give more characters"
+                    f"the prefix {ident!r} matches several journaled jobs ({describe(rows)}); give more characters"
                 )
             raise UnknownJobError(f"no journaled job has the local or remote id {ident!r} (journal: {self.location})")
 
@@ -436,7 +425,7 @@ class JournalBase(abc.ABC):
             sql += " LIMIT ?"
             params.append(limit)
         with self._read() as run:
-            return [_record(row) for row in run(sql, params)]
+            return [to_record(row) for row in run(sql, params)]
 
     def events(self, local_id: str) -> builtins.list[dict[str, Any]]:
         """Every recorded change of the job, oldest first: ``{seq, at, kind, phase, changes}``."""
@@ -449,19 +438,19 @@ class JournalBase(abc.ABC):
         rows = run(f"{_SELECT} WHERE id = ?", (local_id,))
         if not rows:
             raise UnknownJobError(f"no journaled job has the local id {local_id!r}")
-        return _record(rows[0])
+        return to_record(rows[0])
 
     def import_job(self, record: JobRecord, events: Sequence[Mapping[str, Any]]) -> bool:
         """Store a job and its events as they are (``wan26 jobs migrate``); False when the id is there already."""
         with self._write() as run:
             if run("SELECT 1 FROM jobs WHERE id = ?", (record.id,)):
                 return False
-            row = [_dumps(v, k) if k in _JSON_COLUMNS and v is not None else v for k, v in _fields(record)]
-            run(f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", row)
+            row = [dumps(v, k) if k in JSON_COLUMNS and v is not None else v for k, v in fields(record)]
+            run(f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", row)
             for event in events:
                 run(
                     "INSERT INTO events (job_id, at, kind, phase, changes) VALUES (?, ?, ?, ?, ?)",
-                    (record.id, event["at"], event["kind"], event["phase"], _dumps(event["changes"], "changes")),
+                    (record.id, event["at"], event["kind"], event["phase"], dumps(event["changes"], "changes")),
                 )
         return True
 
@@ -479,45 +468,3 @@ def lease_holder_id() -> str:
 
 def wall_clock() -> float:
     return time.time()
-
-
-# --- helpers -------------------------------------------------------------------------------------------
-
-
-def _fields(record: JobRecord) -> Iterator[tuple[str, Any]]:
-    for name in _COLUMNS:
-        yield name, getattr(record, name)
-
-
-def _record(row: tuple[Any, ...]) -> JobRecord:
-    values = dict(zip(_COLUMNS, row, strict=True))
-    for name in _JSON_COLUMNS:
-        if values[name] is not None:
-            try:
-                values[name] = json.loads(values[name])
-            except (ValueError, TypeError, RecursionError) as exc:
-                raise JournalError(f"job {values['id']}: its {name} column is not valid JSON ({exc})") from None
-    for name in ("created_at", "updated_at"):
-        if isinstance(values[name], bool) or not isinstance(values[name], (int, float)):
-            raise JournalError(f"job {values['id']}: its {name} column is {values[name]!r}, not a time")
-    values["wanted_overwrite"] = bool(values["wanted_overwrite"])  # SQLite stores it as 0/1
-    values["mock"] = bool(values["mock"])
-    return JobRecord(**values)
-
-
-def _replace(record: JobRecord, **changes: Any) -> JobRecord:
-    values = dict(_fields(record))
-    values.update(changes)
-    return JobRecord(**values)
-
-
-def _same(name: str, old: Any, new: Any) -> bool:
-    """Equal as stored: JSON columns compare by canonical text (``True`` is not ``1`` there), others by value and type."""
-    if name in _JSON_COLUMNS:
-        return _dumps(old, name) == _dumps(new, name)
-    return type(old) is type(new) and bool(old == new)
-
-
-def _describe(rows: builtins.list[tuple[Any, ...]]) -> str:
-    records = [_record(r) for r in rows]
-    return ", ".join(f"{r.id} {r.provider}" for r in records)
