@@ -357,8 +357,8 @@ class JournalBase(abc.ABC):
             run("DELETE FROM leases WHERE job_id = ? AND holder = ?", (local_id, holder))
 
     def lease_holder(self, local_id: str) -> str | None:
-        """Who holds a live lease on the job, or None."""
-        with self._write() as run:
+        """Who holds a live lease on the job, or None (a read: asking costs no write)."""
+        with self._read() as run:
             self._prepare_leases(run)
             now = self._lease_now(run)
             rows = run("SELECT holder FROM leases WHERE job_id = ? AND expires_at > ?", (local_id, now))

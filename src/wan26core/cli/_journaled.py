@@ -157,6 +157,10 @@ def _take(clients: Clients, job_id: str, holder: str, args: argparse.Namespace, 
     from wan26core._journal_lease import Lease
 
     journal = clients.journal
+    if _done(journal.get(job_id)):  # reads first: finished elsewhere, or held elsewhere, costs no write
+        return True
+    if journal.lease_holder(job_id) not in (None, holder):
+        return False
     with Lease(journal, job_id, holder=holder) as lease:
         if not lease.held:
             return _done(journal.get(job_id))
