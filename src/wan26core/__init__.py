@@ -38,7 +38,8 @@ if TYPE_CHECKING:
         WebhookVerificationError,
     )
     from wan26core._hookspecs import hookimpl
-    from wan26core._journal import JobRecord, Journal
+    from wan26core._journal import JobRecord, Journal, open_journal
+    from wan26core._journal_postgres import PostgresJournal
     from wan26core._plugins import Registry, default_registry, get_provider
     from wan26core._pricing import CostEstimate, estimate_cost
     from wan26core._protocol import JobRef, JobStatus, VideoResult
@@ -87,6 +88,8 @@ _LAZY: dict[str, str] = {
     "hookimpl": "_hookspecs",
     "JobRecord": "_journal",
     "Journal": "_journal",
+    "open_journal": "_journal",
+    "PostgresJournal": "_journal_postgres",
     "Registry": "_plugins",
     "default_registry": "_plugins",
     "get_provider": "_plugins",
@@ -141,6 +144,7 @@ __all__ = [
     "NativeError",
     "PermissionDeniedError",
     "PluginError",
+    "PostgresJournal",
     "Provider",
     "ProviderError",
     "RateLimitError",
@@ -169,6 +173,7 @@ __all__ = [
     "estimate_cost",
     "get_provider",
     "hookimpl",
+    "open_journal",
     "parse_prompt",
     "read_back",
     "render_body",
