@@ -56,8 +56,10 @@ class PostgresJournal(JournalBase):
         try:
             with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True) as conn:
                 self._migrate(conn)
-        except psycopg.Error as exc:
+        except psycopg.OperationalError as exc:
             raise self._error("cannot reach", exc) from None
+        except psycopg.Error as exc:  # reached, but refused: a missing privilege, a read-only server …
+            raise self._error("cannot use", exc) from None
         self._pool: ConnectionPool[Any] = ConnectionPool(
             url,
             min_size=1,
@@ -122,6 +124,8 @@ class PostgresJournal(JournalBase):
             raise self._error("no connection to", exc) from None
         except psycopg.OperationalError as exc:
             raise self._error("lost the connection to", exc) from None
+        except psycopg.Error as exc:
+            raise self._error("cannot use", exc) from None
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Run]:

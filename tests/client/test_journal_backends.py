@@ -257,3 +257,30 @@ def test_jobs_migrate_copies_a_file_into_postgres_once(
     monkeypatch.setenv("WAN26_JOURNAL_URL", postgres_url)  # the default journal, by environment
     assert main(["jobs", "show", old.short_id]) == 0
     assert json.loads(capsys.readouterr().out)["job"]["label"] == "old"
+
+
+def test_generate_with_an_idempotency_key_pays_once(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["generate", "@a waves", "--ref", "a=https://example.com/a.png", "-p", "fal/r2v-flash", "--mock"]
+    assert main([*argv, "--idempotency-key", "shot-1", "-o", "one.mp4"]) == 0
+    assert main([*argv, "--idempotency-key", "shot-1", "-o", "two.mp4"]) == 0  # the first job's video, again
+    assert main([*argv, "--idempotency-key", "fingerprint", "-o", "three.mp4"]) == 0  # another key: another job
+    capsys.readouterr()
+    with Journal() as journal:
+        jobs = journal.list()
+    assert len(jobs) == 2 and all(j.phase == "succeeded" for j in jobs)
+    assert Path("one.mp4").read_bytes() == Path("two.mp4").read_bytes()
+
+
+def test_jobs_download_of_a_job_another_worker_holds_says_who(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["generate", "@a waves", "--ref", "a=https://example.com/a.png", "-p", "fal/r2v-flash", "--mock", "-o", "a.mp4"]
+    assert main(argv) == 0
+    with Journal() as journal:
+        (job,) = journal.list()
+        assert journal.claim(job.id, "other-host:4242:abcd", 30)
+    capsys.readouterr()
+    assert main(["jobs", "download", job.short_id, "-o", "b.mp4"]) != 0
+    err = capsys.readouterr().err
+    assert "another worker (other-host:4242:abcd)" in err and not Path("b.mp4").exists(), err
+    with Journal() as journal:
+        journal.release(job.id, "other-host:4242:abcd")
+    assert main(["jobs", "download", job.short_id, "-o", "b.mp4"]) == 0 and Path("b.mp4").is_file()
