@@ -58,13 +58,16 @@ def child(base_url: str, journal: str, out: Path, worker: int, jobs: int) -> Non
             return _original(self)
 
         cls._write = counted  # type: ignore[method-assign]
+    began = time.monotonic()
     with Client(PROVIDER, api_key="mock-key", base_url=base_url, journal=journal) as client:
         ids = [client.submit({**REQUEST, "seed": worker * 10_000 + n}, output=out / f"w{worker}-{n}.mp4").id for n in range(jobs)]
         if client.journal is not None:
             client.journal.close()
+    submitted = time.monotonic()
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
         status = main(["jobs", "resume", "--journal", journal, "--timeout", "300"])
-    print(CHILD_PREFIX + json.dumps({"ids": ids, "writes": writes["write"], "status": status}), flush=True)
+    times = {"submit_s": submitted - began, "resume_s": time.monotonic() - submitted}
+    print(CHILD_PREFIX + json.dumps({"ids": ids, "writes": writes["write"], "status": status, **times}), flush=True)
 
 
 # --- the run ------------------------------------------------------------------------------------------------------
@@ -144,6 +147,8 @@ def run(backend: str, journal: str, base_url: str, folder: Path, jobs: int) -> d
         "duplicates": duplicates,
         "lost": lost,
         "worker_status": max(r["status"] for r in reports),
+        "submit_s": round(max(r["submit_s"] for r in reports), 2),  # the slowest worker's submits
+        "resume_s": round(max(r["resume_s"] for r in reports), 2),  # and its resume
     }
 
 
@@ -170,7 +175,7 @@ def main() -> int:
                 rows.append(run("postgres", database, server.base_url, folder / "postgres", jobs))
     finally:
         server.stop()
-    keys = ("backend", "jobs", "wall_s", "writes_per_job", "events_per_job", "duplicates", "lost")
+    keys = ("backend", "jobs", "wall_s", "submit_s", "resume_s", "writes_per_job", "events_per_job", "duplicates", "lost")
     print(f"{WORKERS} workers x {jobs} jobs, {PROVIDER} on the mock (fast profile), one shared journal per backend")
     print(table([[str(r[k]) for k in keys] for r in rows], keys))
     emit({"bench": "journal_workers", "workers": WORKERS, "jobs_per_worker": jobs, "rows": rows})

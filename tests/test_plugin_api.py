@@ -26,12 +26,14 @@ CORE_NAMES = {
     "AsyncClient", "AsyncJob", "AsyncResult", "AuthenticationError", "Binding", "Client", "ContentPolicyError", "Contract",
     "ContractProvider", "CostEstimate", "DownloadError", "GenerationFailedError", "GenerationRequest", "Job",
     "JobCancelledError", "JobNotFoundError", "JobRecord", "JobRef", "JobStatus", "JobTimeoutError", "Journal",
-    "MalformedResponseError", "MissingExtraError", "NativeError", "PermissionDeniedError", "PluginError", "PostgresJournal", "Provider",
+    "MalformedResponseError", "MissingExtraError", "NativeError", "PermissionDeniedError", "PluginError", "Provider",
     "ProviderError", "RateLimitError", "Reference", "Registry", "Report", "Result", "RetryPolicy", "SubmitUncertainError",
     "TransportError", "UnknownProviderError", "UnsupportedOptionError", "ValidationError", "VideoResult", "Violation",
     "Wan26Error", "WebhookVerificationError", "WireRequest", "__version__", "bind_references", "builtin_contract", "check",
-    "contract_problems", "contract_schema", "default_registry", "estimate_cost", "get_provider", "hookimpl", "open_journal", "parse_prompt",
+    "contract_problems", "contract_schema", "default_registry", "estimate_cost", "get_provider", "hookimpl", "parse_prompt",
     "read_back", "render_body", "validate", "verify_webhook",
+    # the shared journal (docs/journal.md)
+    "PostgresJournal", "open_journal",
 }  # fmt: skip
 
 PLUGIN_NAMES = {
