@@ -96,6 +96,7 @@ class Client(ClientBase):
     def close(self) -> None:
         if self._own_http:
             self.http.close()
+        self.close_own_journal()
 
     def submit(
         self,
@@ -272,6 +273,7 @@ class AsyncClient(ClientBase):
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.aclose()
+        self.close_own_journal()
 
     async def submit(
         self,

@@ -11,7 +11,7 @@ from typing import Any
 
 from wan26core._download import DownloadedFile
 from wan26core._errors import JobCancelledError, ValidationError, Wan26Error
-from wan26core._journal import JobRecord, open_journal
+from wan26core._journal import JobRecord, Journal, open_journal
 from wan26core._journal_base import JournalBase, fingerprint
 from wan26core._plugins import Registry, default_registry
 from wan26core._preflight import output_violations
@@ -80,6 +80,8 @@ class ClientBase:
         self.time_scale = time_scale
         self.stream = stream
         self.poll = PollSchedule.check_overrides(poll or {})
+        #: a journal this client opened from a URL holds server connections: closed with the client
+        self._own_journal = not isinstance(journal, JournalBase)
         if journal is True:  # $WAN26_JOURNAL_URL, else the default SQLite file
             self.journal: JournalBase | None = open_journal()
         elif journal is False or journal is None:
@@ -91,6 +93,11 @@ class ClientBase:
     def __repr__(self) -> str:
         journal = self.journal.location if self.journal is not None else None
         return f"<{type(self).__name__} provider={self.default_provider!r} journal={journal!r}>"
+
+    def close_own_journal(self) -> None:
+        """Close a server-backed journal this client opened itself (a SQLite file stays usable, as it always was)."""
+        if self._own_journal and self.journal is not None and not isinstance(self.journal, Journal):
+            self.journal.close()
 
     def endpoint(self, provider: str | None = None, *, base_url: str | None = None) -> Endpoint:
         """The endpoint of ``provider``; ``base_url`` pins where it is (a journaled job's own base URL)."""

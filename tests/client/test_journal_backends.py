@@ -284,3 +284,20 @@ def test_jobs_download_of_a_job_another_worker_holds_says_who(home: Path, capsys
     with Journal() as journal:
         journal.release(job.id, "other-host:4242:abcd")
     assert main(["jobs", "download", job.short_id, "-o", "b.mp4"]) == 0 and Path("b.mp4").is_file()
+
+
+def test_a_client_closes_the_postgres_journal_it_opened_and_only_that(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wan26core import Client
+
+    with Client("fal/r2v-flash", journal=postgres_url) as client:
+        opened = client.journal
+        assert isinstance(opened, PostgresJournal)
+    with pytest.raises(JournalError, match="is closed"):
+        opened.list()
+    monkeypatch.setenv("WAN26_JOURNAL_URL", postgres_url)
+    with PostgresJournal(postgres_url) as given:
+        with Client("fal/r2v-flash", journal=given) as client:
+            assert client.journal is given
+        assert given.list() == []  # still open: the caller's to close
+        with Client("fal/r2v-flash") as client:  # journal=True: $WAN26_JOURNAL_URL
+            assert isinstance(client.journal, PostgresJournal) and client.journal.url == postgres_url

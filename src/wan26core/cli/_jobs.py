@@ -361,6 +361,7 @@ async def _generate(
         interrupt.close()
         if mock:
             await options["http"].aclose()
+        options["journal"].close()  # a PostgreSQL journal's pool, a SQLite file's connection
     if args.json:
         json.dump(
             {
