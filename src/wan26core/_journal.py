@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from wan26core._job_record import FINISHED_PHASES, SCRUBBED, JobPhase, JobRecord, scrub
-from wan26core._journal_base import JournalBase, JournalError, Run, UnknownJobError, fingerprint
+from wan26core._journal_base import JournalBase, JournalError, UnknownJobError, fingerprint
+from wan26core._journal_claims import Run
 from wan26core._journal_schema import MIGRATIONS, SCHEMA_VERSION, default_journal_path
 
 __all__ = [

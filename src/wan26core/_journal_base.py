@@ -14,17 +14,17 @@ import hashlib
 import json
 import math
 import os
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from wan26core._errors import Wan26Error
 from wan26core._job_record import FINISHED_PHASES, PHASES, JobPhase, JobRecord
+from wan26core._journal_claims import Claims, Run
 from wan26core._journal_rows import (
     COLUMNS,
     JSON_COLUMNS,
     JournalError,
+    UnknownJobError,
     clean,
     describe,
     dumps,
@@ -51,27 +51,12 @@ _PRE_ACCEPT = frozenset({"intent", "unknown", "rejected", "submitted"})
 DEFAULT_IDEMPOTENCY_WINDOW_S = 24 * 3600.0
 
 
-class UnknownJobError(Wan26Error, KeyError):
-    """No journaled job matches the identifier (or a prefix matches several); the message says which."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return self.message
-
-
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"
 
 
-class Run(Protocol):
-    """Runs one statement inside a backend's transaction; returns its rows (empty for writes)."""
-
-    def __call__(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[tuple[Any, ...]]: ...
-
-
-class JournalBase(abc.ABC):
+class JournalBase(Claims):
     """The journal's behaviour; a backend supplies transactions (:meth:`_write`, :meth:`_read`) and its clock."""
 
-    #: the column that breaks ties of ``created_at`` in insertion order
-    _ORDER: str = "rowid"
     #: appended to the SELECT that loads a row to change it (PostgreSQL locks it; SQLite's transaction already does)
     _LOCK_ROW: str = ""
     _clock: Callable[[], float]
@@ -84,22 +69,6 @@ class JournalBase(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release the connection(s); safe to call twice."""
-
-    @abc.abstractmethod
-    def _write(self) -> contextlib.AbstractContextManager[Run]:
-        """One write transaction, serialised with every other writer of the same rows."""
-
-    @abc.abstractmethod
-    def _read(self) -> contextlib.AbstractContextManager[Run]:
-        """A consistent read."""
-
-    @abc.abstractmethod
-    def _lease_now(self, run: Run) -> float:
-        """The time leases are measured in: one clock for every worker (PostgreSQL's server, SQLite's machine)."""
-
-    @abc.abstractmethod
-    def _prepare_leases(self, run: Run) -> None:
-        """Create what leases and idempotency keys need, where the schema does not have it already."""
 
     def __enter__(self) -> JournalBase:
         return self
@@ -323,47 +292,6 @@ class JournalBase(abc.ABC):
         stored = os.path.abspath(os.fspath(path))
         return self._apply(local_id, "wanted", lambda current: {"wanted_output": stored, "wanted_overwrite": overwrite})
 
-    # -- leases --
-
-    def claim(self, local_id: str, holder: str, ttl: float) -> bool:
-        """Take (or renew) the lease on a job for ``ttl`` seconds; False while another holder's lease is alive.
-
-        The lease row is read with ``FOR UPDATE SKIP LOCKED`` where the backend has it: a row another worker is
-        claiming at this very moment counts as taken, so no two workers can both win it."""
-        if not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl > 0):
-            raise ValueError(f"a lease lasts a number of seconds above 0, not {ttl!r}")
-        with self._write() as run:
-            self._prepare_leases(run)
-            if not run("SELECT 1 FROM jobs WHERE id = ?", (local_id,)):
-                raise UnknownJobError(f"no journaled job has the local id {local_id!r}")
-            now = self._lease_now(run)
-            run(f"INSERT INTO leases (job_id, holder, expires_at) VALUES (?, '', 0) {_IGNORE_CONFLICT}", (local_id,))
-            rows = run(f"SELECT holder, expires_at FROM leases WHERE job_id = ?{self._SKIP_LOCKED}", (local_id,))
-            if not rows:
-                return False
-            current, expires = rows[0]
-            if current != holder and expires > now:
-                return False
-            run("UPDATE leases SET holder = ?, expires_at = ? WHERE job_id = ?", (holder, now + ttl, local_id))
-        return True
-
-    #: how a backend skips a lease row that another transaction holds (PostgreSQL) or nothing (SQLite serialises)
-    _SKIP_LOCKED: str = ""
-
-    def release(self, local_id: str, holder: str) -> None:
-        """Give the lease back at once (another worker may take the job); a lease held by someone else is kept."""
-        with self._write() as run:
-            self._prepare_leases(run)
-            run("DELETE FROM leases WHERE job_id = ? AND holder = ?", (local_id, holder))
-
-    def lease_holder(self, local_id: str) -> str | None:
-        """Who holds a live lease on the job, or None (a read: asking costs no write)."""
-        with self._read() as run:
-            self._prepare_leases(run)
-            now = self._lease_now(run)
-            rows = run("SELECT holder FROM leases WHERE job_id = ? AND expires_at > ?", (local_id, now))
-        return str(rows[0][0]) if rows and rows[0][0] else None
-
     # -- reads --
 
     def pending_downloads(self) -> builtins.list[JobRecord]:
@@ -453,18 +381,3 @@ class JournalBase(abc.ABC):
                     (record.id, event["at"], event["kind"], event["phase"], dumps(event["changes"], "changes")),
                 )
         return True
-
-
-#: "insert unless the key exists", in the spelling both SQLite (3.24+) and PostgreSQL understand
-_IGNORE_CONFLICT = "ON CONFLICT (job_id) DO NOTHING"
-
-
-def lease_holder_id() -> str:
-    """This process's name as a lease holder: host, pid and a random part (a pid is reused after a restart)."""
-    import socket
-
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def wall_clock() -> float:
-    return time.time()

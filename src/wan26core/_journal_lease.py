@@ -12,7 +12,7 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from wan26core._journal_base import lease_holder_id
+from wan26core._journal_claims import lease_holder_id
 
 if TYPE_CHECKING:
     from wan26core._journal_base import JournalBase
@@ -40,17 +40,27 @@ class Lease:
     holds it), renewed while the block runs, released on exit. ``lost`` turns True if a renewal found the lease
     taken over (this worker was stalled past the expiry)."""
 
-    def __init__(self, journal: JournalBase, local_id: str, *, holder: str | None = None, ttl: float | None = None) -> None:
+    def __init__(
+        self,
+        journal: JournalBase,
+        local_id: str,
+        *,
+        holder: str | None = None,
+        ttl: float | None = None,
+        taken: bool = False,
+    ) -> None:
+        """``taken``: the lease is already ours (:meth:`JournalBase.claim_next` took it): renew and release it only."""
         self.journal, self.local_id = journal, local_id
         self.holder = holder or lease_holder_id()
         self.ttl = ttl if ttl is not None else lease_seconds()
+        self.taken = taken
         self.held = False
         self.lost = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Lease:
-        self.held = self.journal.claim(self.local_id, self.holder, self.ttl)
+        self.held = self.taken or self.journal.claim(self.local_id, self.holder, self.ttl)
         if self.held:
             self._thread = threading.Thread(target=self._renew, name=f"wan26-lease-{self.local_id[:8]}", daemon=True)
             self._thread.start()

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wan26core._errors import MissingExtraError
-from wan26core._journal_base import JournalBase, JournalError, Run
+from wan26core._journal_base import JournalBase, JournalError
+from wan26core._journal_claims import Run
 from wan26core._journal_pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 from wan26core._redaction import redact_url
 
@@ -43,6 +44,7 @@ class PostgresJournal(JournalBase):
     _ORDER = "n"
     _LOCK_ROW = " FOR UPDATE"
     _SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+    _SKIP_LOCKED_JOBS = " FOR UPDATE OF j SKIP LOCKED"
 
     def __init__(self, url: str, *, clock: Callable[[], float] = time.time, pool_max: int = POOL_MAX) -> None:
         try:

@@ -16,6 +16,7 @@ __all__ = [
     "COLUMNS",
     "JSON_COLUMNS",
     "JournalError",
+    "UnknownJobError",
     "clean",
     "describe",
     "dumps",
@@ -29,6 +30,13 @@ __all__ = [
 
 class JournalError(Wan26Error):
     """The journal cannot be opened or used (newer schema, closed journal, value that is not JSON)."""
+
+
+class UnknownJobError(Wan26Error, KeyError):
+    """No journaled job matches the identifier (or a prefix matches several); the message says which."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
 
 
 JSON_COLUMNS = frozenset({"urls", "request", "wire", "error", "result"})

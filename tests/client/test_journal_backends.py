@@ -301,3 +301,23 @@ def test_a_client_closes_the_postgres_journal_it_opened_and_only_that(postgres_u
         assert given.list() == []  # still open: the caller's to close
         with Client("fal/r2v-flash") as client:  # journal=True: $WAN26_JOURNAL_URL
             assert isinstance(client.journal, PostgresJournal) and client.journal.url == postgres_url
+
+
+def test_claim_next_takes_the_oldest_free_job_that_needs_work(journal: JournalBase) -> None:
+    jobs = [journal.record_intent("fal/r2v", REQUEST, WIRE) for _ in range(4)]
+    ids = [j.id for j in jobs]
+    journal.record_submitted(ids[0], "r0", {})
+    journal.record_status(ids[0], "succeeded")  # done: no wanted download
+    journal.record_submitted(ids[1], "r1", {})
+    journal.record_status(ids[1], "succeeded")
+    journal.record_wanted_output(ids[1], "/tmp/v1.mp4")  # succeeded, its download missing: needs work
+    assert sorted(journal.not_done(ids)) == sorted(ids[1:])
+    assert journal.claim(ids[2], "b", 30)
+    assert journal.claim_next(ids, "a", 30) == ids[1]
+    assert journal.claim_next(ids, "a", 30) == ids[1]  # still the oldest one a may work on: its own
+    assert journal.claim_next([ids[0], ids[2], ids[3]], "a", 30) == ids[3]  # ids[2] is b's
+    assert journal.claim_next([ids[0], ids[2]], "a", 30) is None
+    journal.release(ids[2], "b")
+    assert journal.claim_next([ids[0], ids[2]], "a", 30) == ids[2] and journal.lease_holder(ids[2]) == "a"
+    journal.record_download(ids[1], "/tmp/v1.mp4")
+    assert sorted(journal.not_done(ids)) == sorted(ids[2:])

@@ -118,7 +118,8 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
 
     Each job is taken under a lease first (docs/journal.md): workers resuming one shared journal at once split the
     jobs between them, and a job another worker holds is waited for until it is done there or its lease runs out."""
-    from wan26core._journal_base import lease_holder_id
+    from wan26core._journal_claims import lease_holder_id
+    from wan26core._journal_lease import lease_seconds
 
     statuses = [0]  # each job's exit status; the command's is the gravest (3 uncertain > 2 usage > 1 failed)
     with Clients(args, registry) as clients:
@@ -127,12 +128,19 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
         pending = [] if args.no_download else journal.pending_downloads()
         if not records and not pending:
             out.write("nothing to resume: every journaled job has finished and every wanted video is downloaded\n")
-        holder = lease_holder_id()
-        todo = [r.id for r in reversed(records)] + [r.id for r in pending]  # oldest first: the order they were paid
+        holder, ttl = lease_holder_id(), lease_seconds()
+        # oldest first, the order they were paid in: first the jobs to follow, then the downloads to finish
+        groups = [dict.fromkeys(r.id for r in reversed(records)), dict.fromkeys(r.id for r in pending)]
         deadline = time.monotonic() + args.timeout if args.timeout else None
         waited = False
-        while todo:
-            held = [job_id for job_id in todo if not _take(clients, job_id, holder, args, out, statuses)]
+        while any(groups):
+            job_id = next((got for group in groups if group and (got := journal.claim_next(list(group), holder, ttl))), None)
+            if job_id is not None:
+                for group in groups:
+                    group.pop(job_id, None)
+                statuses.append(_work(clients, job_id, holder, args, out))
+                continue
+            held = journal.not_done([i for group in groups for i in group])  # the rest: done elsewhere, or held
             if not held:
                 break
             if deadline is not None and time.monotonic() > deadline:
@@ -144,7 +152,6 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
                 out.write(f"{len(held)} job(s) held by other workers: waiting until they finish there or their lease runs out\n")
                 waited = True
             time.sleep(_LEASE_POLL_S)
-            todo = held
     return max(statuses)
 
 
@@ -152,30 +159,18 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
 _LEASE_POLL_S = 0.5
 
 
-def _take(clients: Clients, job_id: str, holder: str, args: argparse.Namespace, out: TextIO, statuses: list[int]) -> bool:
-    """Resume one job under its lease; False when another worker holds it (and it is not done yet)."""
+def _work(clients: Clients, job_id: str, holder: str, args: argparse.Namespace, out: TextIO) -> int:
+    """Resume one job whose lease this worker took: renewed while it runs, released at the end."""
     from wan26core._journal_lease import Lease
 
     journal = clients.journal
-    if _done(journal.get(job_id)):  # reads first: finished elsewhere, or held elsewhere, costs no write
-        return True
-    if journal.lease_holder(job_id) not in (None, holder):
-        return False
-    with Lease(journal, job_id, holder=holder) as lease:
-        if not lease.held:
-            return _done(journal.get(job_id))
-        record = journal.get(job_id)  # as it is now: another worker may have finished it since the list was read
+    with Lease(journal, job_id, holder=holder, taken=True):
+        record = journal.get(job_id)  # as it is now: another worker may have moved it on since the list was read
         if record.download_pending:
-            if not args.no_download:
-                statuses.append(_fetch_pending(clients, record, out))
-        elif not record.finished:
-            statuses.append(_resume_one(clients, record, args, out))
-    return True
-
-
-def _done(record: JobRecord) -> bool:
-    """Nothing is left to do for the job: it finished and no wanted download is missing."""
-    return record.finished and not record.download_pending
+            return 0 if args.no_download else _fetch_pending(clients, record, out)
+        if not record.finished:
+            return _resume_one(clients, record, args, out)
+    return 0
 
 
 def _fetch_pending(clients: Clients, record: JobRecord, out: TextIO) -> int:
