@@ -133,12 +133,17 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
         groups = [dict.fromkeys(r.id for r in reversed(records)), dict.fromkeys(r.id for r in pending)]
         deadline = time.monotonic() + args.timeout if args.timeout else None
         waited = False
+        taken = 0
         while any(groups):
             job_id = next((got for group in groups if group and (got := journal.claim_next(list(group), holder, ttl))), None)
             if job_id is not None:
                 for group in groups:
                     group.pop(job_id, None)
                 statuses.append(_work(clients, job_id, holder, args, out))
+                taken += 1
+                if taken % _PRUNE_EVERY == 0:  # forget the jobs other workers finished: shorter claims
+                    left = set(journal.not_done([i for group in groups for i in group]))
+                    groups = [{i: None for i in group if i in left} for group in groups]
                 continue
             held = journal.not_done([i for group in groups for i in group])  # the rest: done elsewhere, or held
             if not held:
@@ -157,6 +162,8 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
 
 #: how often a worker looks again at jobs that other workers hold
 _LEASE_POLL_S = 0.5
+#: after how many jobs of its own a worker drops from its list the jobs others have finished
+_PRUNE_EVERY = 16
 
 
 def _work(clients: Clients, job_id: str, holder: str, args: argparse.Namespace, out: TextIO) -> int:
