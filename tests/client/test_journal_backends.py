@@ -321,3 +321,31 @@ def test_claim_next_takes_the_oldest_free_job_that_needs_work(journal: JournalBa
     assert journal.claim_next([ids[0], ids[2]], "a", 30) == ids[2] and journal.lease_holder(ids[2]) == "a"
     journal.record_download(ids[1], "/tmp/v1.mp4")
     assert sorted(journal.not_done(ids)) == sorted(ids[2:])
+
+
+def _intents(target: str, go: str, keys: int, found: Any) -> None:
+    while not Path(go).exists():
+        time.sleep(0.001)
+    with open_journal(target) as journal:
+        found.extend([journal.record_intent_once(f"key-{k}", "fal/r2v", REQUEST, WIRE)[1] for k in range(keys)])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_key_makes_one_job_however_many_processes_race(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    target = str(tmp_path / "j.sqlite3") if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    open_journal(target).close()
+    ctx = multiprocessing.get_context("spawn")
+    go, keys = tmp_path / "go", 40
+    with ctx.Manager() as manager:
+        found = manager.list()
+        procs = [ctx.Process(target=_intents, args=(target, str(go), keys, found)) for _ in range(4)]
+        for proc in procs:
+            proc.start()
+        time.sleep(1.0)  # every racer imported and waiting
+        go.touch()
+        for proc in procs:
+            proc.join(60)
+        assert [proc.exitcode for proc in procs] == [0] * 4
+        assert sum(found) == keys and len(found) == 4 * keys  # one new job per key; the other 3 got it back
+    with open_journal(target) as journal:
+        assert len(journal.list()) == keys

@@ -154,3 +154,24 @@ def test_submits_racing_on_one_idempotency_key_reach_the_mock_once(mock: MockSer
         c = client.submit({**request, "seed": 9}, idempotency_key=True)
     assert a.id == b.id != c.id and a.id != jobs.pop()[0]
     assert sum(_actions(mock, "submit").values()) - before == 3
+
+
+def test_a_repeated_key_waits_for_the_first_answer_and_never_resends_an_unknown_one(mock: MockServer, postgres_url: str) -> None:
+    import threading
+
+    from wan26core import SubmitUncertainError
+
+    before = sum(_actions(mock, "submit").values())
+    with Client(PROVIDER, api_key="mock-key", base_url=mock.base_url, journal=postgres_url) as client:
+        assert client.journal is not None
+        first, _ = client.journal.record_intent_once("in-flight", PROVIDER, REQUEST, {})  # another worker's POST, unanswered
+        answer = threading.Timer(0.5, client.journal.record_submitted, (first.id, "remote-1", {"status": "x"}))
+        answer.start()
+        job = client.submit(REQUEST, idempotency_key="in-flight")  # waits for that answer instead of sending its own
+        answer.join()
+        assert (job.id, job.remote_id) == (first.id, "remote-1")
+        lost, _ = client.journal.record_intent_once("lost-answer", PROVIDER, REQUEST, {})
+        client.journal.record_unknown(lost.id, "read timeout after sending")
+        with pytest.raises(SubmitUncertainError, match="may have reached the provider"):
+            client.submit(REQUEST, idempotency_key="lost-answer")
+    assert sum(_actions(mock, "submit").values()) == before  # neither sent anything
