@@ -1,6 +1,6 @@
 """What every journal backend shares: the records' rules (what each ``record_*`` call may change, scrubbing, events),
-the reads, the idempotency keys and (from :mod:`wan26core._journal_claims`) the leases, written once against a small SQL surface that SQLite
-(:mod:`wan26core._journal`) and PostgreSQL (:mod:`wan26core._journal_postgres`) each provide.
+the reads, the idempotency keys and (from :mod:`wan26core._journal_claims`) the leases, written once against a small
+SQL surface that SQLite (:mod:`wan26core._journal`) and PostgreSQL (:mod:`wan26core._journal_postgres`) each provide.
 
 The SQL here uses ``?`` placeholders; a backend translates them (PostgreSQL's driver wants ``%s``).
 """
