@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+import pgkit
 from support import builtin_registry
 from wan26core import Registry
 
@@ -21,3 +23,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def registry() -> Registry:
     """The four built-in plugins and nothing else that happens to be installed."""
     return builtin_registry()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of this session's own on a real PostgreSQL server (tests/pgkit.py: started if none is given)."""
+    with pgkit.server() as url, pgkit.database(url) as database:
+        yield database
+
+
+@pytest.fixture
+def postgres_url(postgres_database: str) -> Iterator[str]:
+    """A ``postgresql://`` journal URL of this test's own (a fresh schema), for ``--journal`` or ``Client(journal=…)``."""
+    with pgkit.schema(postgres_database) as url:
+        yield url

@@ -45,3 +45,18 @@ def test_the_quick_aimock_comparison_runs_and_says_when_aimock_is_skipped(tmp_pa
     result = json.loads(line[len("BENCH_RESULT ") :])
     assert set(result["servers"]) == {"wan26", "bare"} and result["aimock"]["skipped"]
     assert result["servers"]["wan26"]["rps"] > 0 and result["ratios"]["wan26_vs_bare_rps"] > 0
+
+
+def test_the_journal_workers_bench_runs_with_no_duplicate_and_no_loss(postgres_database: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "journal_workers.py"), "--jobs", "3", "--postgres-url", postgres_database],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.split("BENCH_RESULT ", 1)[1])
+    assert [r["backend"] for r in result["rows"]] == ["sqlite", "postgres"]
+    for row in result["rows"]:
+        assert row["jobs"] == 24 and row["duplicates"] == 0 and row["lost"] == 0, row
+        assert 6 <= row["events_per_job"] <= row["writes_per_job"], row  # every change is a write; leases add some

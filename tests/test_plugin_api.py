@@ -32,6 +32,8 @@ CORE_NAMES = {
     "Wan26Error", "WebhookVerificationError", "WireRequest", "__version__", "bind_references", "builtin_contract", "check",
     "contract_problems", "contract_schema", "default_registry", "estimate_cost", "get_provider", "hookimpl", "parse_prompt",
     "read_back", "render_body", "validate", "verify_webhook",
+    # the shared journal (docs/journal.md)
+    "PostgresJournal", "open_journal",
 }  # fmt: skip
 
 PLUGIN_NAMES = {

@@ -46,6 +46,8 @@ if TYPE_CHECKING:  # for type checkers; ``import X as X`` marks an explicit re-e
     from wan26core._hookspecs import hookimpl as hookimpl
     from wan26core._journal import JobRecord as JobRecord
     from wan26core._journal import Journal as Journal
+    from wan26core._journal import open_journal as open_journal
+    from wan26core._journal_postgres import PostgresJournal as PostgresJournal
     from wan26core._plugins import Registry as Registry
     from wan26core._plugins import default_registry as default_registry
     from wan26core._plugins import get_provider as get_provider
@@ -107,6 +109,8 @@ _LAZY: dict[str, str] = {
     "hookimpl": "_hookspecs",
     "JobRecord": "_journal",
     "Journal": "_journal",
+    "open_journal": "_journal",
+    "PostgresJournal": "_journal_postgres",
     "Registry": "_plugins",
     "default_registry": "_plugins",
     "get_provider": "_plugins",

@@ -55,17 +55,26 @@ class Client(ClientBase[httpx.Client]):
     def close(self) -> None:
         if self._own_http:
             self.http.close()
+        self.close_own_journal()
 
     def submit(
         self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None,
         label: str | None = None, output: str | os.PathLike[str] | None = None, overwrite: bool = False,
+        idempotency_key: str | bool | None = None, idempotency_window: float | None = None,
     ) -> Job:  # fmt: skip
         """Validate, journal and send the request once; returns as soon as the provider accepted it.
 
         ``output``: where the video will be saved; checked with the request before anything is sent, and
         journaled so that ``wan26 jobs resume`` can fetch it there if this process dies first.
+
+        ``idempotency_key`` (off by default): a key of yours, or True for the request's fingerprint. A second
+        submit of the same key, from any worker sharing the journal, returns the first job instead of paying again
+        while that job is unfinished or younger than ``idempotency_window`` seconds (default 24 h).
         """
-        submission = self._submission(request, provider, webhook_url=webhook_url, label=label, output=output, overwrite=overwrite)
+        submission = self._submission(
+            request, provider, webhook_url=webhook_url, label=label, output=output, overwrite=overwrite,
+            idempotency_key=idempotency_key, idempotency_window=idempotency_window,
+        )  # fmt: skip
         return Job(self, *run_sync(submission, self.http))
 
     def job(self, ident: str) -> Job:
@@ -157,12 +166,18 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.aclose()
+        self.close_own_journal()
 
     async def submit(
         self, request: RequestLike, provider: str | None = None, *, webhook_url: str | None = None,
         label: str | None = None, output: str | os.PathLike[str] | None = None, overwrite: bool = False,
+        idempotency_key: str | bool | None = None, idempotency_window: float | None = None,
     ) -> AsyncJob:  # fmt: skip
-        submission = self._submission(request, provider, webhook_url=webhook_url, label=label, output=output, overwrite=overwrite)
+        """See :meth:`Client.submit`."""
+        submission = self._submission(
+            request, provider, webhook_url=webhook_url, label=label, output=output, overwrite=overwrite,
+            idempotency_key=idempotency_key, idempotency_window=idempotency_window,
+        )  # fmt: skip
         return AsyncJob(self, *await run_async(submission, self.http))
 
     def job(self, ident: str) -> AsyncJob:

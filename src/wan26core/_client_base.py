@@ -14,7 +14,8 @@ import httpx
 
 from wan26core._download import DownloadedFile
 from wan26core._errors import JobCancelledError, ValidationError, Wan26Error
-from wan26core._journal import JobRecord, Journal
+from wan26core._journal import JobRecord, Journal, open_journal
+from wan26core._journal_base import JournalBase, fingerprint
 from wan26core._plugins import Registry, default_registry
 from wan26core._preflight import output_violations
 from wan26core._protocol import JobRef, JobStatus, VideoResult
@@ -60,7 +61,7 @@ class ClientBase(Generic[HttpT]):
         keys: Mapping[str, str] | None = None,
         base_urls: Mapping[str, str] | None = None,
         registry: Registry | None = None,
-        journal: Journal | str | os.PathLike[str] | bool | None = True,
+        journal: JournalBase | str | os.PathLike[str] | bool | None = True,
         http: HttpT | None = None,
         timeout: float | httpx.Timeout = 60.0,
         retry: RetryPolicy | None = None,
@@ -89,14 +90,14 @@ class ClientBase(Generic[HttpT]):
         self.time_scale = time_scale
         self.stream = stream
         self.poll = PollSchedule.check_overrides(poll or {})
-        if journal is True:
-            self.journal: Journal | None = Journal()
+        #: a journal this client opened from a URL holds server connections: closed with the client
+        self._own_journal = not isinstance(journal, JournalBase)
+        if journal is True:  # $WAN26_JOURNAL_URL, else the default SQLite file
+            self.journal: JournalBase | None = open_journal()
         elif journal is False or journal is None:
             self.journal = None
-        elif isinstance(journal, Journal):
-            self.journal = journal
-        else:
-            self.journal = Journal(journal)
+        else:  # a journal, a SQLite path or a postgresql:// URL
+            self.journal = open_journal(journal)
         self._endpoints: dict[str, Endpoint] = {}
         self._own_http = http is None
         self.http: HttpT = http or self._new_http(timeout)
@@ -106,8 +107,13 @@ class ClientBase(Generic[HttpT]):
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        journal = self.journal.path if self.journal is not None else None
-        return f"<{type(self).__name__} provider={self.default_provider!r} journal={str(journal) if journal else None!r}>"
+        journal = self.journal.location if self.journal is not None else None
+        return f"<{type(self).__name__} provider={self.default_provider!r} journal={journal!r}>"
+
+    def close_own_journal(self) -> None:
+        """Close a server-backed journal this client opened itself (a SQLite file stays usable, as it always was)."""
+        if self._own_journal and self.journal is not None and not isinstance(self.journal, Journal):
+            self.journal.close()
 
     def endpoint(self, provider: str | None = None, *, base_url: str | None = None) -> Endpoint:
         """The endpoint of ``provider``; ``base_url`` pins where it is (a journaled job's own base URL)."""
@@ -159,9 +165,12 @@ class ClientBase(Generic[HttpT]):
         label: str | None,
         output: str | os.PathLike[str] | None,
         overwrite: bool,
+        idempotency_key: str | bool | None = None,
+        idempotency_window: float | None = None,
     ) -> Op[tuple[Endpoint, JobRef, str | None]]:
         """The whole submit as one operation: validate, upload local files, journal and send, journal ``output``."""
         endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
+        key = self.idempotency(idempotency_key, endpoint, req)
         if wire.local_files:
             req = yield from upload_op(endpoint, req, self.retry)
             wire = self.rerender(endpoint, req, wire)
@@ -174,10 +183,24 @@ class ClientBase(Generic[HttpT]):
             webhook_url=webhook_url,
             label=label,
             mock=self.mock,
+            idempotency_key=key,
+            idempotency_window=idempotency_window,
         )
         if output is not None:
             self.want_output(local_id, output, overwrite)
         return endpoint, ref, local_id
+
+    def idempotency(self, key: str | bool | None, endpoint: Endpoint, request: GenerationRequest) -> str | None:
+        """The journal's idempotency key for a submit: the user's, the request's fingerprint (True), or None (off)."""
+        if key is None or key is False:
+            return None
+        if self.journal is None:
+            raise ValueError("idempotency_key= needs a journal (journal=False keeps no record of earlier submits)")
+        if key is True:
+            return f"fingerprint:{endpoint.id}:{fingerprint(request.to_dict())}"
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"idempotency_key must be a non-empty string or True, not {key!r}")
+        return key
 
     def _located(self, ident: str) -> tuple[Endpoint, JobRef, str]:
         """A journaled job's endpoint, reference and local id, by local id (or a unique prefix) or provider job id."""
@@ -189,7 +212,8 @@ class ClientBase(Generic[HttpT]):
         """The wire request once local files became URLs (the URLs the provider's storage issued are trusted)."""
         if not wire.local_files:
             return wire
-        issued = [r.source for r in uploaded.references] + [s for s in (uploaded.image, uploaded.audio) if s]
+        issued = [r.source for r in uploaded.references] + [r.voice for r in uploaded.references if r.voice]
+        issued += [s for s in (uploaded.image, uploaded.last_frame, uploaded.clip, uploaded.audio) if s]
         with trusted_sources(issued):
             rendered: WireRequest = endpoint.provider.render(uploaded)
         return rendered

@@ -32,7 +32,7 @@ from wan26core._protocol import ClientProtocol, HttpCall, HttpReply, JobRef, Job
 from wan26core._rules.request import GenerationRequest, source_type
 
 if TYPE_CHECKING:
-    from wan26core._journal import Journal
+    from wan26core._journal_base import JournalBase as Journal
 
 __all__ = [
     "CloseStream",
@@ -155,12 +155,25 @@ def submit_op(
     webhook_url: str | None = None,
     label: str | None = None,
     mock: bool = False,
+    idempotency_key: str | None = None,
+    idempotency_window: float | None = None,
 ) -> Op[tuple[str | None, JobRef]]:
-    """Journal the intent, POST once (safely retried), journal the accepted job; returns (local id, ref)."""
+    """Journal the intent, POST once (safely retried), journal the accepted job; returns (local id, ref).
+
+    ``idempotency_key``: a job journaled under the same key (by any worker sharing the journal) that is unfinished
+    or younger than ``idempotency_window`` seconds is returned instead, and nothing is sent (docs/journal.md)."""
     protocol = endpoint.protocol
     call = protocol.submit_call(wire, key=endpoint.key, base_url=endpoint.base_url, webhook_url=webhook_url)
     local_id = None
-    if journal is not None:
+    if journal is not None and idempotency_key is not None:
+        window = {} if idempotency_window is None else {"window": idempotency_window}
+        record, new = journal.record_intent_once(
+            idempotency_key, endpoint.id, request, wire.body, base_url=endpoint.base_url, label=label, mock=mock, **window
+        )
+        if not new:
+            return (yield from _first_of_key(journal, record.id))
+        local_id = record.id
+    elif journal is not None:
         local_id = journal.record_intent(endpoint.id, request, wire.body, base_url=endpoint.base_url, label=label, mock=mock).id
     try:
         reply = yield from send_op(call, policy)
@@ -191,6 +204,34 @@ def submit_op(
     if journal is not None and local_id is not None:
         journal.record_submitted(local_id, ref.job_id, dict(ref.urls))
     return local_id, ref
+
+
+#: how long a repeated submit waits for the first submit of its idempotency key to be answered
+FIRST_OF_KEY_WAIT_S = 120.0
+
+
+def _first_of_key(journal: Journal, local_id: str) -> Op[tuple[str | None, JobRef]]:
+    """The job an earlier submit of the same idempotency key made, once the provider's answer to it is journaled."""
+    waited = 0.0
+    while True:
+        record = journal.get(local_id)
+        if record.remote_id is not None:
+            return record.id, JobRef(record.provider, record.remote_id, dict(record.urls))
+        if record.phase == "rejected":
+            raise Wan26Error(
+                f"the first submit with this idempotency key (job {record.short_id}) was refused:"
+                f" {(record.error or {}).get('message', 'no reason recorded')}",
+                provider=record.provider,
+            )
+        if record.phase == "unknown" or waited >= FIRST_OF_KEY_WAIT_S:
+            raise SubmitUncertainError(
+                f"the first submit with this idempotency key (job {record.short_id}) has no answer"
+                f" ({record.phase}); it may have reached the provider: not sending it again",
+                local_id=record.id,
+                provider=record.provider,
+            )
+        yield Sleep(0.2)
+        waited += 0.2
 
 
 def upload_op(endpoint: Endpoint, request: GenerationRequest, policy: RetryPolicy) -> Op[GenerationRequest]:

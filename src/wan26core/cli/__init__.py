@@ -57,7 +57,7 @@ COMMAND_HELP: dict[str, str] = {
     "status": "ask the provider for a journaled job's status",
     "cancel": "ask the provider to cancel a journaled job",
     "result": "fetch a finished job's result (and download it with -o)",
-    "jobs": "the local journal of submitted jobs: list, show, resume, download",
+    "jobs": "the local journal of submitted jobs: list, show, resume, download, migrate",
     "contracts": "check recordings and the mock against the contracts",
 }
 

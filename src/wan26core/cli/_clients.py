@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wan26core._client import Client
-    from wan26core._journal import JobRecord, Journal
+    from wan26core._journal import JobRecord
+    from wan26core._journal_base import JournalBase
     from wan26core._plugins import Registry
 
 __all__ = ["EMBEDDED_BASE_URL", "EMBEDDED_TIME_SCALE", "Clients", "embedded_app", "missing_key", "open_journal", "revive"]
@@ -44,10 +45,11 @@ def embedded_app(registry: Registry) -> Any:
     return create_app(registry)
 
 
-def open_journal(args: argparse.Namespace) -> Journal:
-    from wan26core._journal import Journal
+def open_journal(args: argparse.Namespace) -> JournalBase:
+    """``--journal`` (a file or a ``postgresql://`` URL), else ``$WAN26_JOURNAL_URL``, else the default file."""
+    from wan26core._journal import open_journal as open_target
 
-    return Journal(args.journal) if getattr(args, "journal", None) else Journal()
+    return open_target(getattr(args, "journal", None) or None)
 
 
 # --- follow-up commands ----------------------------------------------------------------------------

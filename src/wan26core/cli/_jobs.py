@@ -31,8 +31,16 @@ if TYPE_CHECKING:
     from wan26core._plugins import Registry
     from wan26core._rules.request import GenerationRequest
 
-from wan26core.cli._clients import EMBEDDED_BASE_URL, EMBEDDED_TIME_SCALE, embedded_app, missing_key, open_journal
+from wan26core.cli._clients import (
+    EMBEDDED_BASE_URL,
+    EMBEDDED_TIME_SCALE,
+    embedded_app,
+    missing_key,
+    open_journal,
+    revive,
+)
 from wan26core.cli._journaled import cmd_cancel, cmd_jobs_list, cmd_jobs_resume, cmd_jobs_show, cmd_result, cmd_status
+from wan26core.cli._migrate import cmd_jobs_migrate
 from wan26core.cli._parsing import Argument, add_commands
 
 __all__ = ["register"]
@@ -68,7 +76,7 @@ _JOB_COMMANDS = [
 _JOB_ARGUMENTS: list[Argument] = [
     (("job",), {"help": "local job id (or a unique prefix), or the provider's job id"}),
     (("--json",), {"action": "store_true"}),
-    (("--journal",), {"help": "journal file"}),
+    (("--journal",), {"help": "journal file or postgresql:// URL"}),
 ]
 
 
@@ -107,6 +115,12 @@ def register(sub: Any) -> None:
     gen.add_argument("--cancel-on-timeout", action="store_true", help="cancel the job when --timeout runs out")
     gen.add_argument("--webhook-url", help="ask the provider to call this URL when the job finishes (where supported)")
     gen.add_argument("--label", help="free text kept with the job in the journal")
+    gen.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="submit at most once per KEY across every worker sharing the journal: a repeat returns the first job"
+        " while it is unfinished or less than 24 h old ('fingerprint': the request itself is the key)",
+    )
     gen.add_argument("--base-url", help="the provider's base URL (default: its environment variable, then the real API)")
     gen.add_argument("--json", action="store_true", help="print the outcome as JSON")
     gen.set_defaults(handler=cmd_generate)
@@ -144,8 +158,16 @@ def register(sub: Any) -> None:
     dl.add_argument("--output", "-o")
     dl.add_argument("--overwrite", action="store_true")
     dl.set_defaults(handler=cmd_result)
+    migrate = jobs_sub.add_parser("migrate", help="copy every job of one journal into another (a file into PostgreSQL)")
+    migrate.add_argument("--from", dest="source", required=True, help="the journal to copy from (a file or a URL)")
+    migrate.add_argument("--to", dest="target", required=True, help="the journal to copy into, e.g. postgresql://host/db")
+    migrate.set_defaults(handler=cmd_jobs_migrate)
     for cmd in (listing, show, resume, dl, result, gen):
-        cmd.add_argument("--journal", help="journal file (default: $WAN26_HOME/journal.sqlite3 or the user data folder)")
+        cmd.add_argument(
+            "--journal",
+            help="journal file or postgresql:// URL (default: $WAN26_JOURNAL_URL, else $WAN26_HOME/journal.sqlite3"
+            " or the user data folder)",
+        )
 
 
 # --- generate --------------------------------------------------------------------------------------
@@ -308,8 +330,9 @@ async def _generate(
 
     progress = Progress(sys.stderr)
     options: dict[str, Any] = {"registry": registry, "journal": open_journal(args)}
-    if mock:
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=embedded_app(registry)), timeout=60)
+    app = embedded_app(registry) if mock else None
+    if app is not None:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=60)
         # in process, httpx's ASGI transport hands over a response only once it is complete: poll, do not stream
         options.update(
             http=http, api_key="mock-key", base_url=EMBEDDED_BASE_URL, time_scale=EMBEDDED_TIME_SCALE, stream=False, mock=True
@@ -326,8 +349,11 @@ async def _generate(
                 label=args.label,
                 output=args.output,
                 overwrite=args.overwrite,
+                idempotency_key=True if args.idempotency_key == "fingerprint" else args.idempotency_key,
             )
             run.job, run.remote_id, run.phase = job.id, job.remote_id, "waiting"
+            if app is not None and client.journal is not None and job.local_id is not None:
+                revive(app.state.engine, client.journal.get(job.local_id))  # an idempotency key's earlier mock job
             target = args.output or f"wan26-{job.id[:8]}.mp4"
             run.target = target
             if not args.output:
@@ -353,6 +379,7 @@ async def _generate(
         interrupt.close()
         if mock:
             await options["http"].aclose()
+        options["journal"].close()  # a PostgreSQL journal's pool, a SQLite file's connection
     if args.json:
         json.dump(
             {

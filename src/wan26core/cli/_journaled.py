@@ -59,8 +59,17 @@ def cmd_result(args: argparse.Namespace, registry: Registry, out: TextIO) -> int
             )
         result = job.result()
         if args.output or getattr(args, "jobs_command", None) == "download":
-            wanted = client.journal.get(job.id).wanted_output if client.journal is not None else None
-            file = result.download(args.output or wanted or f"wan26-{result.job.id[:8]}.mp4", overwrite=args.overwrite)
+            from wan26core._journal_lease import Lease
+
+            with Lease(clients.journal, record.id) as lease:  # one worker at a time downloads a job (docs/journal.md)
+                if not lease.held:
+                    raise Wan26Error(
+                        f"another worker ({clients.journal.lease_holder(record.id)}) is following or downloading job"
+                        f" {record.short_id} right now; try again when it is done (`wan26 jobs show {record.short_id}`)",
+                        provider=record.provider,
+                    )
+                wanted = clients.journal.get(job.id).wanted_output
+                file = result.download(args.output or wanted or f"wan26-{result.job.id[:8]}.mp4", overwrite=args.overwrite)
             out.write(f"{file.path} ({file.size} bytes)\n")
         elif getattr(args, "json", False):
             json.dump({"url": result.url, "width": result.video.width, "height": result.video.height, "mock": record.mock}, out)
@@ -105,7 +114,13 @@ def cmd_jobs_show(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
 
 def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Wait for every unfinished journaled job that reached the provider (reporting the ones that did not), then fetch
-    every succeeded job's video that was wanted at a path (``generate -o``) and never recorded as downloaded."""
+    every succeeded job's video that was wanted at a path (``generate -o``) and never recorded as downloaded.
+
+    Each job is taken under a lease first (docs/journal.md): workers resuming one shared journal at once split the
+    jobs between them, and a job another worker holds is waited for until it is done there or its lease runs out."""
+    from wan26core._journal_claims import lease_holder_id
+    from wan26core._journal_lease import lease_seconds
+
     statuses = [0]  # each job's exit status; the command's is the gravest (3 uncertain > 2 usage > 1 failed)
     with Clients(args, registry) as clients:
         journal = clients.journal
@@ -113,11 +128,56 @@ def cmd_jobs_resume(args: argparse.Namespace, registry: Registry, out: TextIO) -
         pending = [] if args.no_download else journal.pending_downloads()
         if not records and not pending:
             out.write("nothing to resume: every journaled job has finished and every wanted video is downloaded\n")
-        for record in records:
-            statuses.append(_resume_one(clients, record, args, out))
-        for record in pending:
-            statuses.append(_fetch_pending(clients, record, out))
+        holder, ttl = lease_holder_id(), lease_seconds()
+        # oldest first, the order they were paid in: first the jobs to follow, then the downloads to finish
+        groups = [dict.fromkeys(r.id for r in reversed(records)), dict.fromkeys(r.id for r in pending)]
+        deadline = time.monotonic() + args.timeout if args.timeout else None
+        waited = False
+        taken = 0
+        while any(groups):
+            job_id = next((got for group in groups if group and (got := journal.claim_next(list(group), holder, ttl))), None)
+            if job_id is not None:
+                for group in groups:
+                    group.pop(job_id, None)
+                statuses.append(_work(clients, job_id, holder, args, out))
+                taken += 1
+                if taken % _PRUNE_EVERY == 0:  # forget the jobs other workers finished: shorter claims
+                    left = set(journal.not_done([i for group in groups for i in group]))
+                    groups = [{i: None for i in group if i in left} for group in groups]
+                continue
+            held = journal.not_done([i for group in groups for i in group])  # the rest: done elsewhere, or held
+            if not held:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                for job_id in held:
+                    out.write(f"{job_id[:8]}  still held by another worker ({journal.lease_holder(job_id)}); not waited for\n")
+                statuses.append(3)
+                break
+            if not waited:
+                out.write(f"{len(held)} job(s) held by other workers: waiting until they finish there or their lease runs out\n")
+                waited = True
+            time.sleep(_LEASE_POLL_S)
     return max(statuses)
+
+
+#: how often a worker looks again at jobs that other workers hold
+_LEASE_POLL_S = 0.5
+#: after how many jobs of its own a worker drops from its list the jobs others have finished
+_PRUNE_EVERY = 16
+
+
+def _work(clients: Clients, job_id: str, holder: str, args: argparse.Namespace, out: TextIO) -> int:
+    """Resume one job whose lease this worker took: renewed while it runs, released at the end."""
+    from wan26core._journal_lease import Lease
+
+    journal = clients.journal
+    with Lease(journal, job_id, holder=holder, taken=True):
+        record = journal.get(job_id)  # as it is now: another worker may have moved it on since the list was read
+        if record.download_pending:
+            return 0 if args.no_download else _fetch_pending(clients, record, out)
+        if not record.finished:
+            return _resume_one(clients, record, args, out)
+    return 0
 
 
 def _fetch_pending(clients: Clients, record: JobRecord, out: TextIO) -> int:

@@ -36,7 +36,7 @@ def took_journal(exc: BaseException) -> bool:
         return False
     frame = exc.__traceback__
     while frame is not None:
-        if frame.tb_frame.f_globals.get("__name__") in ("wan26core._journal", "wan26core._job_record"):
+        if frame.tb_frame.f_globals.get("__name__") in ("wan26core._journal", "wan26core._journal_base", "wan26core._job_record"):
             return True
         frame = frame.tb_next
     return False
@@ -59,7 +59,7 @@ def journal_message(exc: BaseException, args: argparse.Namespace | None) -> str:
     explicit = getattr(args, "journal", None) if args is not None else None
     path = str(explicit) if explicit else str(default_journal_path())
     detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if type(exc).__name__ == "JournalError" and "schema version" in detail:
+    if type(exc).__name__ == "JournalError" and ("schema version" in detail or "PostgreSQL journal" in detail):
         return detail
     return (
         f"the job journal {path} cannot be read ({detail}); it is damaged or not a wan26 journal. Move it aside"
