@@ -97,7 +97,8 @@ def _jsonable(value: Any) -> Any:
 
 class Wan26Error(Exception):
     """Base of every wan26 error. ``native_code``/``native_message`` hold the provider's own words; ``job_id`` names
-    the provider's job the error is about, where there is one (a failed, timed-out or cancelled job is not lost)."""
+    the provider's job the error is about, where there is one (a failed, timed-out or cancelled job is not lost), and
+    ``local_id`` the journal's record of it."""
 
     def __init__(
         self,
@@ -108,6 +109,7 @@ class Wan26Error(Exception):
         native_message: str | None = None,
         http_status: int | None = None,
         job_id: str | None = None,
+        local_id: str | None = None,
     ) -> None:
         message = redact_text(message)  # an error text never carries a signed URL's token or a URL's password
         super().__init__(message)
@@ -117,6 +119,7 @@ class Wan26Error(Exception):
         self.native_message = redact_text(native_message) if native_message is not None else None
         self.http_status = http_status
         self.job_id = job_id
+        self.local_id = local_id
 
     def __str__(self) -> str:
         text = self.message
@@ -205,10 +208,6 @@ class SubmitUncertainError(TransportError):
     wan26 does not re-send it, so a job is never paid for twice; the journal keeps it as ``unknown``
     under ``local_id`` so it can be looked for later.
     """
-
-    def __init__(self, message: str, *, local_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.local_id = local_id
 
 
 class GenerationFailedError(ProviderError):

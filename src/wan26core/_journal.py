@@ -98,9 +98,6 @@ class Journal(JournalBase):
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
 
-    def __enter__(self) -> Journal:
-        return self
-
     @property
     def location(self) -> str:
         return str(self.path)

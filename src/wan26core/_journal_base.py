@@ -16,7 +16,7 @@ import math
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from wan26core._job_record import FINISHED_PHASES, PHASES, JobPhase, JobRecord
 from wan26core._journal_claims import Claims, Run
@@ -54,6 +54,9 @@ DEFAULT_IDEMPOTENCY_WINDOW_S = 24 * 3600.0
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"
 
 
+_Journal = TypeVar("_Journal", bound="JournalBase")
+
+
 class JournalBase(Claims):
     """The journal's behaviour; a backend supplies transactions (:meth:`_write`, :meth:`_read`) and its clock."""
 
@@ -70,7 +73,7 @@ class JournalBase(Claims):
     def close(self) -> None:
         """Release the connection(s); safe to call twice."""
 
-    def __enter__(self) -> JournalBase:
+    def __enter__(self: _Journal) -> _Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -76,9 +76,6 @@ class PostgresJournal(JournalBase):
     def __repr__(self) -> str:
         return f"PostgresJournal({self.location!r})"
 
-    def __enter__(self) -> PostgresJournal:
-        return self
-
     @property
     def location(self) -> str:
         return redact_url(self.url)
