@@ -63,10 +63,27 @@ def test_the_same_request_renders_to_each_generations_tokens() -> None:
 
 @pytest.mark.parametrize("pid", ["dashscope/r2v-2.7", "fal/r2v-2.7", "aimlapi/r2v-2.7"])
 def test_native_27_tokens_count_in_the_users_order(pid: str) -> None:
-    request = GenerationRequest("Image 2 waves at Video 1, then image1 nods", (ALICE, BOB, CAROL))
+    request = GenerationRequest("Image 2 waves at Video 1, then Image1 nods", (ALICE, BOB, CAROL))
     body = PROVIDERS[pid].render(request).body
     assert read_back(body, CONTRACTS[pid]) == [CAROL.source, BOB.source, ALICE.source]
     assert get_path(body, CONTRACTS[pid].wire_fields["prompt"]) == "Image 2 waves at Video 1, then Image 1 nods"
+
+
+@pytest.mark.parametrize("prose", ["video 1 of 3", "Image 1a", "Image 1.5", "myImage 1"])
+def test_only_the_documented_spelling_of_a_27_token_binds(prose: str) -> None:
+    """Lower-case words, a token glued to more letters or a decimal are text; where the text still reads like a
+    token to the model, it is refused (rephrase), never silently rewritten."""
+    request = GenerationRequest(f"@alice @bob @carol and {prose}", (ALICE, BOB, CAROL))
+    found = _errors(request, "dashscope/r2v-2.7")
+    assert "references.unknown" not in found
+    prompt = get_path(PROVIDERS["dashscope/r2v-2.7"].render(request).body, "input.prompt") if not found else None
+    assert prompt is None or prompt.endswith(prose)
+
+
+def test_ten_thousand_references_are_refused_by_their_count() -> None:
+    refs = tuple(Reference(f"r{i}", f"https://media.example/r{i}.png", "image") for i in range(10_000))
+    found = _errors(GenerationRequest(" ".join(f"@r{i}" for i in range(10_000)), refs), "dashscope/r2v-2.7")
+    assert found["references.total.max"].value == 10_000
 
 
 def test_a_27_token_past_the_references_names_nothing() -> None:

@@ -18,7 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from wan26core import GenerationRequest
 
-__all__ = ["compact_json_bytes", "compact_request", "compact_value", "digest_data_uri"]
+__all__ = ["LONG_TEXT", "compact_json_bytes", "compact_request", "compact_text", "compact_value", "digest_data_uri"]
 
 _HEAD = re.compile(r"data:(?P<mime>[^;,\"]{0,127})(?P<params>;[^,\"]{0,300})?,", re.IGNORECASE)
 _QUOTED_HEAD = re.compile(rb'"data:[^",\\]{0,430},', re.IGNORECASE)  # a JSON string holding a data URI starts so
@@ -59,10 +59,26 @@ def _digest(text: str) -> str:
     return f"data:{mime};bytes={len(data)};sha256={hashlib.sha256(data).hexdigest()}"
 
 
+#: a string longer than this (a 10 MB "URL") is kept as its head, length and SHA-256: a job costs kilobytes whatever
+#: was sent (no provider documents such a URL; the mock has judged it when it arrived and never fetches it)
+LONG_TEXT = 8 * 1024
+
+
+def compact_text(text: str) -> str:
+    """``text`` as the job keeps it: a data URI's digest, a huge string's head and digest, else itself."""
+    if text[:5].lower() == "data:":
+        return digest_data_uri(text)
+    if len(text) > LONG_TEXT:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{text[:256]}…[{len(text)} characters; sha256={digest}]"
+    return text
+
+
 def compact_value(value: Any) -> Any:
-    """A JSON value with every data URI in it (strings at any depth) replaced by its digest."""
+    """A JSON value with every data URI in it (strings at any depth) replaced by its digest, and every huge string by
+    its head and digest."""
     if isinstance(value, str):
-        return digest_data_uri(value) if value[:5].lower() == "data:" else value
+        return compact_text(value)
     if isinstance(value, dict):
         return {k: compact_value(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -71,19 +87,26 @@ def compact_value(value: Any) -> Any:
 
 
 def compact_request(request: GenerationRequest) -> GenerationRequest:
-    """``request`` with data-URI sources (references, first frame, audio) as digests; kinds kept as they were read."""
+    """``request`` with its sources (references and their voices, frames, clip, audio) kept as :func:`compact_text`
+    keeps them; kinds kept as they were read."""
     references = tuple(
-        replace(ref, source=digest_data_uri(ref.source), kind=ref.resolved_kind) if _is_data(ref.source) else ref
+        replace(ref, source=compact_text(ref.source), kind=ref.resolved_kind, voice=ref.voice and compact_text(ref.voice))
+        if _bulky(ref.source) or (ref.voice is not None and _bulky(ref.voice))
+        else ref
         for ref in request.references
     )
     changes: dict[str, Any] = {}
     if any(a is not b for a, b in zip(references, request.references, strict=True)):
         changes["references"] = references
-    for name in ("image", "audio"):
+    for name in ("image", "last_frame", "clip", "audio"):
         source = getattr(request, name)
-        if isinstance(source, str) and _is_data(source):
-            changes[name] = digest_data_uri(source)
+        if isinstance(source, str) and _bulky(source):
+            changes[name] = compact_text(source)
     return request.replace(**changes) if changes else request
+
+
+def _bulky(source: str) -> bool:
+    return _is_data(source) or len(source) > LONG_TEXT
 
 
 def compact_json_bytes(raw: bytes) -> bytes:

@@ -29,6 +29,10 @@ class CostEstimate:
     usd_max: float | None = None
     seconds_max: float | None = None
 
+    def as_json(self) -> dict[str, float | None]:
+        """The figures a script reads: ``estimated_cost_usd`` and, where it is a range, ``estimated_cost_usd_max``."""
+        return {"estimated_cost_usd": self.usd, "estimated_cost_usd_max": self.usd_max}
+
     def __str__(self) -> str:
         if self.usd_max is not None and self.usd_max != self.usd:
             return (

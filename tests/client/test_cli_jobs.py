@@ -239,3 +239,19 @@ def test_resume_downloads_every_succeeded_job_whose_wanted_download_did_not_comp
     assert want["lost"].read_bytes() == want["renamed"].read_bytes()  # the same test pattern for the same request
     assert records["clash"].output_path is None and records["clash"].download_pending
     assert sorted(p.name for p in want["lost"].parent.iterdir()) == sorted(f"{n}.mp4" for n in want)  # no temporary file
+
+
+def test_a_voice_twice_for_one_reference_or_for_no_reference_says_which(capsys: pytest.CaptureFixture[str]) -> None:
+    twice = ["--voice", "cat=https://e.com/a.mp3", "--voice", "cat=https://e.com/b.mp3"]
+    assert main(["generate", "-p", "dashscope/r2v-2.7", "--ref", f"cat={REF}", *twice, "@cat"]) == 2
+    assert "reference 'cat' has a voice already" in capsys.readouterr().err
+    assert main(["generate", "-p", "dashscope/r2v-2.7", "--ref", f"cat={REF}", "--voice", "dog=https://e.com/a.mp3", "@cat"]) == 2
+    assert "no reference is named 'dog'" in capsys.readouterr().err
+
+
+def test_a_dry_run_in_json_carries_the_estimate_and_its_range(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["generate", "-p", "fal/r2v-2.7", "--ref", f"cat={REF}", "@cat waves", "--duration", "3", "--dry-run", "--json"]
+    assert main(argv) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["body"]["reference_video_urls"] == [REF]
+    assert shown["estimated_cost_usd"] < shown["estimated_cost_usd_max"]  # the reference video's seconds are billed too

@@ -79,7 +79,8 @@ REFERENCE_RULES = {
     "fal": Allowed(
         "the total reference count across video_urls and image_urls, a rule beyond a JSON schema, answered with fal's "
         "catalogued errors (contracts/fal/r2v-flash.json: errors)",
-        r'^422 .*("type":"references\.total\.(min|max)"|Total number of references cannot exceed|'
+        r'^422 .*("msg":"Value error, [0-9]+ references in total; at (most|least) [0-9]+ (allowed|required)"|'
+        r"Total number of references cannot exceed|"
         r'"msg":"Value error, provide at least one reference image or reference video")',
     ),
     "dashscope": Allowed(
@@ -99,7 +100,8 @@ MEDIA_RULES = Allowed(
     "Wan 2.7 image-to-video needs a start (a first frame or a clip), takes a last frame only after one, no clip with "
     "a first frame and no audio with a clip; a reference video caps the duration at 10 s (contracts/*/*-2.7.json: "
     "conditional_limits), each answered with the provider's catalogued error",
-    r'^(422 .*"type":"(duration\.with_reference_video|feature_not_supported)"|400 .*Required parameter\(input\.media\))',
+    r'^(422 .*("type":"feature_not_supported"|"msg":"Value error, with a reference video the duration)|'
+    r"400 .*Required parameter\(input\.media\))",
 )
 #: fal's job routes, 2.6 (wan/v2.6/requests/…) and 2.7 (fal-ai/wan/requests/…)
 FAL_RESULT = [

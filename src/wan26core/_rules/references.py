@@ -12,6 +12,7 @@ the order given). ``@@`` is a literal ``@``; so is an ``@`` glued to a word (``b
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ _TOKENS = re.compile(
     r"(?P<escape>@@)"
     rf"|{_WORD}@(?P<native_kind>(?i:video|image|character))(?P<native_n>[0-9]+)(?![A-Za-z0-9_])"
     rf"|{_WORD}@(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    rf"|{_WORD}(?P<bare_kind>(?i:video|image)) ?(?P<bare_kind_n>[0-9]+)(?![0-9])"
+    rf"|{_WORD}(?P<bare_kind>Video|Image) ?(?P<bare_kind_n>[0-9]+)(?![A-Za-z0-9_]|\.[0-9])"
     rf"|{_WORD}(?i:character)(?P<bare_n>[0-9]+)(?![0-9])"
 )
 
@@ -154,7 +155,11 @@ def bind_references(request: GenerationRequest, contract: Contract) -> Binding:
     # references of a kind the endpoint has no wire field for are reported by the count rules, not bound
     order = [i for i in order if one_list or refs[i].resolved_kind in wire_kinds]
     if spec is not None and per_kind(spec):  # Image 1, Image 2, Video 1: each kind counted on its own
-        number_of = {i: [j for j in order if refs[j].resolved_kind == refs[i].resolved_kind].index(i) + 1 for i in order}
+        seen: Counter[str | None] = Counter()
+        number_of = {}
+        for i in order:  # one pass: a body of 10,000 references is refused by its count, not after a quadratic wait
+            seen[refs[i].resolved_kind] += 1
+            number_of[i] = seen[refs[i].resolved_kind]
     else:
         number_of = {user_index: n for n, user_index in enumerate(order, start=1)}
 

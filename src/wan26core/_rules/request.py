@@ -164,7 +164,7 @@ def parse_partial(data: Any) -> tuple[GenerationRequest | None, list[Violation]]
         value = data.get(name)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int):
-                if name == "duration" and isinstance(value, str) and value.isdigit() and len(value) < 6:
+                if name == "duration" and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 6:
                     kwargs[name] = int(value)  # fal spells durations as strings; accept "5"
                 else:
                     bad(name, "request.type", f"{name} must be an integer", _short(value))

@@ -16,7 +16,7 @@ from wan26core._rules.references import get_path
 from wan26core._rules.request import GenerationRequest, Reference, infer_kind
 from wan26core._rules.sources import provider_side
 from wan26core._rules.validation import OPTION_FIELDS, json_key, validate
-from wan26core._rules.wire_schema import WireProblem, read_wire_stages, wire_native
+from wan26core._rules.wire_schema import WireProblem, read_wire_stages, wire_native, wire_validation
 
 __all__ = ["check_wire", "parse_wire", "wire_violation"]
 
@@ -52,7 +52,12 @@ def check_wire(body: Any, contract: Contract) -> tuple[GenerationRequest | None,
     except ValidationError as exc:
         return None, exc.violations
     with provider_side():  # the client's pre-flight source rules are not the provider's
-        found = [v for v in validate(request, contract) if v.severity == "error" and not v.rule.startswith(_WAN26_ONLY)]
+        provider_rules = {rule["rule"] for rule in contract.conditional_limits}  # whatever their names
+        found = [
+            v
+            for v in validate(request, contract)
+            if v.severity == "error" and (v.rule in provider_rules or not v.rule.startswith(_WAN26_ONLY))
+        ]
     refused = sources + [v if v.native is not None else _generic(v, contract, body) for v in found]
     if not refused:
         refused = [wire_violation(p, contract) for p in limits]
@@ -77,7 +82,10 @@ def _generic(violation: Violation, contract: Contract, body: Any) -> Violation:
     from wan26core._dialect import wire_path
 
     where = wire_path(violation, contract, body)
-    problem = WireProblem(tuple(where.split(".")) if where != "body" else (), violation.rule, violation.message, violation.value)
+    kind, message = violation.rule, violation.message
+    if wire_validation(contract).get("wording") == "pydantic":  # a model rule fails as pydantic's value_error
+        kind, message = "value_error", f"Value error, {message}"
+    problem = WireProblem(tuple(where.split(".")) if where != "body" else (), kind, message, violation.value)
     return Violation(
         violation.field, violation.rule, violation.message, violation.limit, violation.value, wire_native(problem, contract)
     )
@@ -200,6 +208,8 @@ def _read_media(
             sources.append(_not_a_url(field, f"{slot}.source", url, contract))
             url = _UNFETCHABLE
         if slot not in ("image", "video"):
+            if voice_key and voice_key in item:
+                problems.append(_shape(media["wire"], f"{voice_key} belongs to a reference item, not {item['type']!r}", contract))
             if slot in slots:
                 problems.append(_shape(media["wire"], f"more than one {item['type']!r} item", contract))
             slots[slot] = url

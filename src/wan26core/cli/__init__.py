@@ -422,7 +422,8 @@ def _cmd_render(args: argparse.Namespace, registry: Registry, out: TextIO) -> in
 
     cost = estimate_cost(parsed, provider.contract, probe=args.probe)
     if args.json:
-        json.dump({**wire.as_dict(), "estimated_cost_usd": cost.usd if cost else None}, out, indent=2, ensure_ascii=False)
+        estimate = cost.as_json() if cost else {"estimated_cost_usd": None, "estimated_cost_usd_max": None}
+        json.dump({**wire.as_dict(), **estimate}, out, indent=2, ensure_ascii=False)
     else:
         json.dump(wire.as_dict(), out, indent=2, ensure_ascii=False)
         print(f"estimated cost: {cost if cost else 'not documented by the provider'}", file=sys.stderr)

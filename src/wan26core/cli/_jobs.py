@@ -193,11 +193,17 @@ def request_data(args: argparse.Namespace) -> dict[str, Any]:
                 raise UsageError(f"--ref {item!r}: expected NAME=SOURCE, e.g. --ref alice=https://example.com/alice.mp4")
             refs.append({"name": name, "source": source})
         data["references"] = [*data.get("references", []), *refs]
+    voiced: set[str] = set()
     for item in args.voice:
         name, sep, source = item.partition("=")
+        if not sep or not name or not source:
+            raise UsageError(f"--voice {item!r}: expected NAME=SOURCE, e.g. --voice alice=https://example.com/alice.mp3")
         named = [r for r in data.get("references", []) if isinstance(r, dict) and r.get("name") == name]
-        if not sep or not source or not named:
-            raise UsageError(f"--voice {item!r}: expected NAME=SOURCE for a reference named with --ref (or in --request)")
+        if not named:
+            raise UsageError(f"--voice {item!r}: no reference is named {name!r} (name it with --ref {name}=SOURCE)")
+        if name in voiced:
+            raise UsageError(f"--voice {item!r}: reference {name!r} has a voice already (one voice per reference)")
+        voiced.add(name)
         named[0]["voice"] = source
     for field in (
         "image",
@@ -303,7 +309,8 @@ def _cmd_generate(args: argparse.Namespace, registry: Registry, out: TextIO, run
     cost = estimate_cost(request, provider.contract)
     err.write(f"estimated cost: {cost if cost else 'not documented by the provider'}\n")
     if args.dry_run:
-        json.dump(wire.as_dict(), out, indent=2, ensure_ascii=False)
+        estimate = cost.as_json() if cost else {"estimated_cost_usd": None, "estimated_cost_usd_max": None}
+        json.dump({**wire.as_dict(), **estimate} if args.json else wire.as_dict(), out, indent=2, ensure_ascii=False)
         out.write("\n")
         return 0
     mock = args.mock or missing_key(provider)

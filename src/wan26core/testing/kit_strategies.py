@@ -72,7 +72,7 @@ def valid_requests(draw: st.DrawFn, contract: Contract) -> GenerationRequest:
         pool, prefix = (videos, "Video") if ref.resolved_kind == "video" else (images, "Image")
         styles.append(f"@{prefix}{pool.index(ref) + 1}")
         if spec is not None and per_kind(spec):  # the native tokens of endpoints that number per kind
-            styles += [f"{prefix} {pool.index(ref) + 1}", f"{prefix.lower()}{pool.index(ref) + 1}"]
+            styles += [f"{prefix} {pool.index(ref) + 1}", f"{prefix}{pool.index(ref) + 1}"]
         tokens.append(draw(st.sampled_from(styles)))
     voice = contract.media.get("voice") and "reference_voice" in limits
     if voice:
