@@ -1,4 +1,4 @@
-"""wan26_mock: an offline mock of every Wan 2.6 provider, built from the plugins' dialects and contracts."""
+"""wan26_mock: an offline mock of every Wan 2.6 and 2.7 provider, built from the plugins' dialects and contracts."""
 
 from __future__ import annotations
 

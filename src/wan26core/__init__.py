@@ -1,4 +1,4 @@
-"""wan26core: one typed request for the Wan 2.6 video models, validated and rendered for any provider.
+"""wan26core: one typed request for the Wan 2.6 and 2.7 video models, validated and rendered for any provider.
 
 Names are imported on first use (PEP 562), so ``import wan26core`` and the ``wan26`` command start fast: the
 client runtime (httpx) is loaded only by code that uses it.

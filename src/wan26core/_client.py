@@ -1,4 +1,4 @@
-"""``Client`` and ``AsyncClient``: submit, wait, fetch and download Wan 2.6 jobs on any provider.
+"""``Client`` and ``AsyncClient``: submit, wait, fetch and download Wan video jobs on any provider.
 
 >>> with Client() as client:                                            # doctest: +SKIP
 ...     result = client.generate({"prompt": "@cat waves", "references": [...]}, "fal/r2v-flash")

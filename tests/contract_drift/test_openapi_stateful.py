@@ -103,6 +103,11 @@ MEDIA_RULES = Allowed(
     r'^(422 .*("type":"feature_not_supported"|"msg":"Value error, with a reference video the duration)|'
     r"400 .*Required parameter\(input\.media\))",
 )
+AIMLAPI_DURATION_CAP = Allowed(
+    "Wan 2.7 reference-to-video with a reference video and 15 s: the upstream 10 s cap, a conditional limit beyond a "
+    "JSON schema (contracts/aimlapi/r2v-2.7.json: conditional_limits), answered with AI/ML API's generic refusal",
+    r"^400 .*Body validation error\\nwith a reference video the duration is 5 or 10 s \(got 15\) at 'duration'",
+)
 #: fal's job routes, 2.6 (wan/v2.6/requests/…) and 2.7 (fal-ai/wan/requests/…)
 FAL_RESULT = [
     Allowed(
@@ -122,7 +127,7 @@ FAL_CANCEL = [
 EXPECTED: dict[tuple[str, str], list[Allowed]] = {
     **{(submit, "ST202"): [REFERENCE_RULES["fal"], MEDIA_RULES, BLANK_PROMPT] for submit in SUBMITS["fal"]},
     (SUBMITS["dashscope"][0], "ST202"): [REFERENCE_RULES["dashscope"], MEDIA_RULES, BLANK_PROMPT],
-    (SUBMITS["aimlapi"][0], "ST202"): [REFERENCE_RULES["aimlapi"], BLANK_PROMPT],
+    (SUBMITS["aimlapi"][0], "ST202"): [REFERENCE_RULES["aimlapi"], AIMLAPI_DURATION_CAP, BLANK_PROMPT],
     **{(submit, "ST202"): [BLANK_PROMPT] for submit in SUBMITS["vtrix"]},
     ("*", "ST401:invalid_auth"): [
         Allowed(

@@ -1,4 +1,4 @@
-"""wan26 plugin for AI/ML API: Wan 2.6 reference-to-video and image-to-video through AI/ML API's /v2/video/generations.
+"""wan26 plugin for AI/ML API: Wan 2.6 and 2.7 reference-to-video and image-to-video through AI/ML API's /v2/video/generations.
 
 Registered through the ``wan26`` entry-point group, exactly as a third-party plugin would be.
 The wire format follows the contracts in ``contracts/aimlapi/``.

@@ -1,4 +1,4 @@
-"""wan26 plugin for Alibaba DashScope: Wan 2.6 reference-to-video (standard and flash) and image-to-video
+"""wan26 plugin for Alibaba DashScope: Wan 2.6 (standard and flash) and Wan 2.7 reference-to-video and image-to-video
 on Alibaba Cloud Model Studio (DashScope).
 
 Registered through the ``wan26`` entry-point group, exactly as a third-party plugin would be.

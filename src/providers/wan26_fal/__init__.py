@@ -1,4 +1,4 @@
-"""wan26 plugin for fal.ai: Wan 2.6 reference-to-video (standard and flash) and image-to-video on fal's queue API.
+"""wan26 plugin for fal.ai: Wan 2.6 (standard and flash) and Wan 2.7 reference-to-video and image-to-video on fal's queue API.
 
 Registered through the ``wan26`` entry-point group, exactly as a third-party plugin would be.
 The wire format follows the contracts in ``contracts/fal/``.
