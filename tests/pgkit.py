@@ -30,7 +30,9 @@ def server() -> Iterator[str]:
     if url:
         yield url
         return
-    started = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=180)
+    # as root (a fresh CI-like machine) the script may install Debian's postgresql package itself, as .ci/run does
+    install = ["--install"] if os.geteuid() == 0 else []
+    started = subprocess.run(["bash", str(SCRIPT), "start", *install], capture_output=True, text=True, timeout=600)
     if started.returncode != 0:
         pytest.fail(
             "the PostgreSQL journal tests need a server: set WAN26_TEST_POSTGRES_URL, or install the postgresql package"
