@@ -91,6 +91,11 @@ def test_a_27_token_past_the_references_names_nothing() -> None:
     assert "references.unknown" in found and "Image 3" in found["references.unknown"].message
 
 
+def test_27_tokens_on_a_26_endpoint_say_which_spelling_it_reads() -> None:
+    found = _errors(GenerationRequest("Image 1 waves", (ALICE,)), "dashscope/r2v")
+    assert "Wan 2.7's spelling; dashscope/r2v reads @alice or character{n}" in found["references.unused"].message
+
+
 def test_prose_that_reads_as_a_27_token_on_a_26_endpoint_is_plain_text() -> None:
     request = GenerationRequest("@alice shows Image 4 of the album", (ALICE,))
     assert not _errors(request, "dashscope/r2v")

@@ -42,6 +42,10 @@ _TOKENS = re.compile(
 )
 
 
+#: Wan 2.7's per-kind spelling, for a hint where an endpoint numbers references another way
+_KIND_WORDS = re.compile(r"(?<![A-Za-z0-9_@])(Image|Video) ?[0-9]+(?![A-Za-z0-9_])")
+
+
 @dataclass(frozen=True)
 class Token:
     """A reference token found in the user's prompt."""
@@ -190,7 +194,10 @@ def bind_references(request: GenerationRequest, contract: Contract) -> Binding:
         rendered.append(token_for(target) or part.text)
     for i, ref in enumerate(refs):
         if i not in used and spec is not None:
-            violation(f"references[{i}]", "references.unused", f"reference @{ref.name} is never named in the prompt", ref.name)
+            text = f"reference @{ref.name} is never named in the prompt"
+            if spec is not None and not per_kind(spec) and _KIND_WORDS.search(request.prompt):
+                text += f" ('Image 1'/'Video 1' is Wan 2.7's spelling; {contract.id} reads @{ref.name} or {spec['token']})"
+            violation(f"references[{i}]", "references.unused", text, ref.name)
 
     prompt = "".join(rendered)
     if spec is not None:
