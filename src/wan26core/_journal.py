@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -162,21 +163,37 @@ def open_journal(
     if isinstance(target, JournalBase):
         return target
     if target is None:
-        target = (os.environ if environ is None else environ).get("WAN26_JOURNAL_URL") or None
+        target = ((os.environ if environ is None else environ).get("WAN26_JOURNAL_URL") or "").strip() or None
     if target is None:
         return Journal()
     text = os.fspath(target)
+    if not text.strip():
+        raise JournalError("the journal is named by an empty string: give a file path or a postgresql:// URL")
     if is_postgres_url(text):
         from wan26core._journal_postgres import PostgresJournal
 
-        return PostgresJournal(text)
-    if text.startswith("sqlite:///"):
-        text = text[len("sqlite://") :]
+        scheme_end = text.index("://")
+        return PostgresJournal(text[:scheme_end].lower() + text[scheme_end:])  # libpq reads the scheme in lower case
+    if text[:10].lower() == "sqlite:///":
+        return Journal(text[len("sqlite://") :])
+    scheme = _SCHEME.match(text)
+    if scheme or _CONNINFO.search(text):  # a typo or another database must not become a local file (and a password a path)
+        shown = f"{scheme.group(1)}://…" if scheme else "a key=value connection string"
+        raise JournalError(
+            f"the journal {shown} is neither a file path nor a postgresql:// (or sqlite:///) URL; write the URL as "
+            "postgresql://user@host:port/database"
+        )
     return Journal(text)
 
 
+#: a URL scheme (``mysql://``); a Windows drive (``C:\``) has no ``//``
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+#: libpq's key=value form (``host=db password=…``), which is no path either
+_CONNINFO = re.compile(r"(?i)(^|\s)(host|dbname|user|password|port)\s*=")
+
+
 def is_postgres_url(text: str) -> bool:
-    return text.startswith(("postgresql://", "postgres://"))
+    return text[:13].lower().startswith(("postgresql://", "postgres://"))
 
 
 @contextlib.contextmanager

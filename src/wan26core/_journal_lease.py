@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from wan26core._journal_claims import lease_holder_id
+from wan26core._journal_rows import JournalError
 
 if TYPE_CHECKING:
     from wan26core._journal_base import JournalBase
@@ -21,6 +22,8 @@ __all__ = ["LEASE_TTL_S", "Lease", "lease_seconds"]
 
 #: how long a lease lives without renewal; a killed worker's jobs wait this long at most for another worker
 LEASE_TTL_S = 30.0
+#: the longest lease ``$WAN26_LEASE_SECONDS`` may ask for: a day (a killed worker's jobs wait that long at most)
+LEASE_MAX_S = 86_400.0
 
 
 def lease_seconds() -> float:
@@ -30,8 +33,8 @@ def lease_seconds() -> float:
         value = float(text) if text else LEASE_TTL_S
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"WAN26_LEASE_SECONDS must be a number of seconds above 0, not {text!r}")
+    if not (math.isfinite(value) and 0 < value <= LEASE_MAX_S):
+        raise JournalError(f"WAN26_LEASE_SECONDS must be a number of seconds above 0 and at most {LEASE_MAX_S:g}, not {text!r}")
     return value
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from wan26core._errors import MissingExtraError
 from wan26core._journal_base import JournalBase, JournalError
 from wan26core._journal_claims import Run
 from wan26core._journal_pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
-from wan26core._redaction import redact_url
+from wan26core._redaction import dsn_secrets, redact_dsn, scrub
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,6 +32,19 @@ if TYPE_CHECKING:
 __all__ = ["PostgresJournal"]
 
 CONNECT_TIMEOUT_S = 10
+#: every connection's bounds: a statement may run 30 s, and TCP keepalives and an unacknowledged-data limit end a
+#: connection whose server or network is gone (libpq's ``keepalives*``, ``tcp_user_timeout``), so a journal call
+#: never waits without limit on a dead link
+CONNECTION_BOUNDS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+#: set on each connection (not through libpq's ``options``, which a URL may carry for its own settings)
+STATEMENT_TIMEOUT_MS = 30_000
 #: the most connections one process opens (threads of one client, a lease's renewal thread, the event loop)
 POOL_MAX = 8
 #: the lock every worker takes to apply migrations, so that two first uses at once do not both create the tables
@@ -53,10 +67,12 @@ class PostgresJournal(JournalBase):
         except ImportError:
             raise MissingExtraError("the PostgreSQL journal needs the [postgres] extra: pip install 'wan26[postgres]'") from None
         self.url = url
+        _scrub_pool_logs(dsn_secrets(url))
         self._clock = clock
         self._closed = threading.Event()
         try:
-            with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True) as conn:
+            with psycopg.connect(url, autocommit=True, **CONNECTION_BOUNDS) as conn:
+                _bound_statements(conn)
                 self._migrate(conn)
         except psycopg.OperationalError as exc:
             raise self._error("cannot reach", exc) from None
@@ -66,7 +82,8 @@ class PostgresJournal(JournalBase):
             url,
             min_size=1,
             max_size=pool_max,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+            kwargs={"autocommit": True, **CONNECTION_BOUNDS},
+            configure=_bound_statements,
             timeout=CONNECT_TIMEOUT_S * 3,
             open=False,
             name="wan26-journal",
@@ -78,7 +95,7 @@ class PostgresJournal(JournalBase):
 
     @property
     def location(self) -> str:
-        return redact_url(self.url)
+        return redact_dsn(self.url)
 
     def close(self) -> None:
         if not self._closed.is_set():
@@ -87,6 +104,7 @@ class PostgresJournal(JournalBase):
 
     def _error(self, what: str, exc: BaseException) -> JournalError:
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        detail = scrub(detail, dsn_secrets(self.url))  # libpq quotes what it could not parse, a password included
         return JournalError(f"{what} the PostgreSQL journal at {self.location}: {detail}")
 
     # -- plumbing --
@@ -152,3 +170,28 @@ def _runner(conn: psycopg.Connection[Any]) -> Run:
         return cur.fetchall() if cur.description is not None else []
 
     return run
+
+
+class _ScrubSecrets(logging.Filter):
+    """psycopg_pool logs connection failures in libpq's words, which may quote a password: masked here."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        cleaned = scrub(text, self.secrets)
+        if cleaned != text:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _scrub_pool_logs(secrets: list[str]) -> None:
+    if secrets:
+        logging.getLogger("psycopg.pool").addFilter(_ScrubSecrets(secrets))
+
+
+def _bound_statements(conn: psycopg.Connection[Any]) -> None:
+    """No statement of this connection runs longer than :data:`STATEMENT_TIMEOUT_MS` (a stuck lock, a sick server)."""
+    conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")

@@ -119,6 +119,41 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{authority}{path}{query}{fragment}"
 
 
+def redact_dsn(url: str) -> str:
+    """A database URL with everything between ``://`` and its last ``@`` masked, and secret query values too.
+
+    Stricter than :func:`redact_url`, for URLs a user types with a password in them: an unescaped ``#``, ``/``, ``?``
+    or ``@`` in the password would end :func:`redact_url`'s userinfo early and show the rest."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    if "@" in rest:
+        rest = MASK + "@" + rest.rsplit("@", 1)[1]
+    return redact_url(f"{scheme}://{rest}")
+
+
+def dsn_secrets(url: str) -> list[str]:
+    """The texts of ``url`` a message must not repeat: its password as typed, its pieces (a driver may split it at
+    ``@``, ``#``, ``/`` or ``?``) and its decoded form, and ``password=`` query values. Longest first."""
+    _, sep, rest = url.partition("://")
+    found: set[str] = set()
+    if sep and "@" in rest:
+        userinfo = rest.rsplit("@", 1)[0]
+        secret = userinfo.partition(":")[2] if ":" in userinfo else userinfo
+        found |= {secret, unquote_plus(secret), *re.split(r"[@#/?]", secret)}
+    for name, value in re.findall(r"(?i)[?&]([^=&#]+)=([^&#]*)", url):
+        if secret_name(unquote_plus(name)):
+            found |= {value, unquote_plus(value)}
+    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by :data:`MASK`."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
 def _redact_param(item: str) -> str:
     name, eq, value = item.partition("=")
     if not eq:
