@@ -103,6 +103,17 @@ def test_migrate_from_a_missing_or_foreign_file_is_refused_and_writes_nothing(
     conn.close()
 
 
+def test_migrate_from_a_database_without_a_journal_creates_nothing_there(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["jobs", "migrate", "--from", postgres_url, "--to", str(tmp_path / "j.sqlite3")]) == 2
+    (line,) = _errors(capsys.readouterr().err)
+    assert "holds no wan26 journal" in line and "--from postgresql://" in line, line
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT to_regclass('jobs') IS NULL AND to_regclass('wan26_schema') IS NULL").fetchone() == (True,)
+    assert not (tmp_path / "j.sqlite3").exists()
+
+
 def test_migrate_leaves_a_healthy_source_file_byte_for_byte_unchanged(tmp_path: Path, postgres_url: str) -> None:
     source = tmp_path / "journal.sqlite3"
     with Journal(source) as journal:

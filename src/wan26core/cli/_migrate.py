@@ -32,6 +32,8 @@ def cmd_jobs_migrate(args: argparse.Namespace, registry: Registry, out: TextIO) 
         raise UsageError("--from and --to name the same journal")
     if not is_postgres_url(args.source):
         _check_sqlite_source(_sqlite_path(args.source))
+    else:
+        _check_postgres_source(args.source)
     source_name = None if is_postgres_url(args.source) else str(_sqlite_path(args.source))
     with _opened(args.source, "--from") as source, _opened(args.target, "--to") as target:
         with _naming(source_name, "--from"):
@@ -80,6 +82,25 @@ def _check_sqlite_source(path: Path) -> None:
             f"--from {path} has journal schema version {version}, newer than this wan26 understands ({SCHEMA_VERSION});"
             " upgrade wan26 to migrate it"
         )
+
+
+def _check_postgres_source(url: str) -> None:
+    """A --from database that has no wan26 journal is refused before the journal would create its tables there. A
+    database that cannot be reached is left to the journal to report (it words that, without the password)."""
+    from wan26core._redaction import redact_url
+    from wan26core.cli import UsageError
+
+    try:
+        import psycopg
+    except ImportError:
+        return  # the journal says which extra is missing
+    try:
+        with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
+            row = conn.execute("SELECT to_regclass('wan26_schema') IS NOT NULL").fetchone()
+    except psycopg.Error:
+        return
+    if row is None or not row[0]:
+        raise UsageError(f"--from {redact_url(url)} holds no wan26 journal (no wan26_schema table); nothing was copied")
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
