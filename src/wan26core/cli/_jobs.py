@@ -68,7 +68,7 @@ def _count(text: str) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= MAX_LIST_LIMIT:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_LIST_LIMIT:,} (e.g. 50)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0 and at most {MAX_LIST_LIMIT:,} (e.g. 50)")
     return value
 
 
