@@ -101,8 +101,8 @@ class Client(ClientBase[httpx.Client]):
 class Job(JobBase):
     """A job the provider accepted. ``id`` is the journal's local id (or the provider's id without a journal)."""
 
-    def __init__(self, client: Client, endpoint: Endpoint, ref: JobRef, local_id: str | None) -> None:
-        super().__init__(endpoint, ref, local_id)
+    def __init__(self, client: Client, endpoint: Endpoint, ref: JobRef, local_id: str | None, reused: bool = False) -> None:
+        super().__init__(endpoint, ref, local_id, reused)
         self._client: Client = client
 
     def status(self) -> JobStatus:
@@ -198,8 +198,8 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
 class AsyncJob(JobBase):
     """:class:`Job` with ``await``."""
 
-    def __init__(self, client: AsyncClient, endpoint: Endpoint, ref: JobRef, local_id: str | None) -> None:
-        super().__init__(endpoint, ref, local_id)
+    def __init__(self, client: AsyncClient, endpoint: Endpoint, ref: JobRef, local_id: str | None, reused: bool = False) -> None:
+        super().__init__(endpoint, ref, local_id, reused)
         self._client: AsyncClient = client
 
     async def status(self) -> JobStatus:

@@ -15,7 +15,13 @@ import httpx
 from wan26core._download import DownloadedFile
 from wan26core._errors import JobCancelledError, ValidationError, Wan26Error
 from wan26core._journal import JobRecord, Journal, open_journal
-from wan26core._journal_base import JournalBase, fingerprint
+from wan26core._journal_base import (
+    IdempotencyKeyError,
+    JournalBase,
+    check_idempotency_key,
+    compute_request_fingerprint,
+    fingerprint,
+)
 from wan26core._plugins import Registry, default_registry
 from wan26core._preflight import output_violations
 from wan26core._protocol import JobRef, JobStatus, VideoResult
@@ -167,11 +173,18 @@ class ClientBase(Generic[HttpT]):
         overwrite: bool,
         idempotency_key: str | bool | None = None,
         idempotency_window: float | None = None,
-    ) -> Op[tuple[Endpoint, JobRef, str | None]]:
-        """The whole submit as one operation: validate, upload local files, journal and send, journal ``output``."""
+    ) -> Op[tuple[Endpoint, JobRef, str | None, bool]]:
+        """The whole submit as one operation: validate, upload local files, journal and send, journal ``output``;
+        the last item says whether an idempotency key answered with an earlier job (nothing was sent)."""
+        reused: list[bool] = []
         endpoint, req, wire = self.prepare(request, provider, output=output, overwrite=overwrite)
         key = self.idempotency(idempotency_key, endpoint, req)
+        # what the key is given to: the request as the caller gave it (an upload's URL differs on every run)
+        request_fp = compute_request_fingerprint(endpoint.id, req.to_dict(), mock=self.mock) if key is not None else None
         if wire.local_files:
+            if key is not None and request_fp is not None and self.journal is not None:  # refused before any upload
+                window = {} if idempotency_window is None else {"window": idempotency_window}
+                self.journal.check_idempotency(key, request_fp, **window)
             req = yield from upload_op(endpoint, req, self.retry)
             wire = self.rerender(endpoint, req, wire)
         local_id, ref = yield from submit_op(
@@ -185,10 +198,12 @@ class ClientBase(Generic[HttpT]):
             mock=self.mock,
             idempotency_key=key,
             idempotency_window=idempotency_window,
+            request_fingerprint=request_fp,
+            on_reuse=lambda: reused.append(True),
         )
         if output is not None:
             self.want_output(local_id, output, overwrite)
-        return endpoint, ref, local_id
+        return endpoint, ref, local_id, bool(reused)
 
     def idempotency(self, key: str | bool | None, endpoint: Endpoint, request: GenerationRequest) -> str | None:
         """The journal's idempotency key for a submit: the user's, the request's fingerprint (True), or None (off)."""
@@ -198,8 +213,9 @@ class ClientBase(Generic[HttpT]):
             raise ValueError("idempotency_key= needs a journal (journal=False keeps no record of earlier submits)")
         if key is True:
             return f"fingerprint:{endpoint.id}:{fingerprint(request.to_dict())}"
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"idempotency_key must be a non-empty string or True, not {key!r}")
+        if not isinstance(key, str):
+            raise IdempotencyKeyError(f"idempotency_key must be a non-empty string or True, not {key!r}")
+        check_idempotency_key(key)  # non-blank UTF-8 text, checked before anything is sent
         return key
 
     def _located(self, ident: str) -> tuple[Endpoint, JobRef, str]:
@@ -272,8 +288,10 @@ class JobBase:
 
     _client: ClientBase[Any]
 
-    def __init__(self, endpoint: Endpoint, ref: JobRef, local_id: str | None) -> None:
+    def __init__(self, endpoint: Endpoint, ref: JobRef, local_id: str | None, reused: bool = False) -> None:
         self._endpoint, self.ref, self.local_id = endpoint, ref, local_id
+        #: True when the submit's idempotency key answered with an earlier job: nothing was sent
+        self.reused = reused
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.provider} remote={self.remote_id}>"

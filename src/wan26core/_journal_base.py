@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from wan26core._journal_claims import Claims, Run
 from wan26core._journal_rows import (
     COLUMNS,
     JSON_COLUMNS,
+    IdempotencyKeyError,
     JournalError,
     UnknownJobError,
     clean,
@@ -38,10 +40,14 @@ from wan26core._redaction import redact_text, redact_url
 
 __all__ = [
     "DEFAULT_IDEMPOTENCY_WINDOW_S",
+    "IdempotencyKeyError",
     "JournalBase",
     "JournalError",
     "UnknownJobError",
+    "check_idempotency_key",
+    "compute_request_fingerprint",
     "fingerprint",
+    "shown_key",
 ]
 
 #: Phases in which a job has not been accepted by the provider (yet, or as far as we know).
@@ -55,6 +61,44 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"
 
 
 _Journal = TypeVar("_Journal", bound="JournalBase")
+
+
+def check_idempotency_key(key: object) -> str:
+    """The key as stored (the SHA-256 of its UTF-8 text), or :class:`IdempotencyKeyError` for a key that is not
+    non-blank text (an empty key, only spaces, or bytes that are not UTF-8, as a shell can pass)."""
+    if not isinstance(key, str) or not key.strip():
+        raise IdempotencyKeyError(f"an idempotency key must be non-empty text (not only spaces), not {key!r}")
+    try:
+        data = key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise IdempotencyKeyError(
+            f"the idempotency key {key.encode('utf-8', 'backslashreplace').decode('ascii', 'backslashreplace')!r}"
+            " is not valid UTF-8 text"
+        ) from None
+    return hashlib.sha256(data).hexdigest()  # whatever a key holds, only its hash is stored
+
+
+def compute_request_fingerprint(provider: str, request: Mapping[str, Any], *, mock: bool = False) -> str:
+    """What an idempotency key is given to: sha256 of the canonical JSON of the provider, the request (as the
+    caller gave it, before its local files were uploaded) and whether it runs on a mock."""
+    return fingerprint({"provider": provider, "request": clean(dict(request), "request"), "mock": bool(mock)})
+
+
+def shown_key(key: str) -> str:
+    """A key as messages show it: quoted, and cut short when long."""
+    return repr(key if len(key) <= 60 else key[:57] + "...")
+
+
+def _refuse_other_request(key: str, first: tuple[JobRecord, str | None], wanted: str) -> None:
+    record, stored = first
+    if stored is not None and stored != wanted:  # None: a key stored before fingerprints were (it answers as before)
+        raise IdempotencyKeyError(
+            f"idempotency key {shown_key(key)} was used for another request ({record.provider}"
+            f"{' mock' if record.mock else ''} job {record.short_id}); a key answers only the request it was first"
+            " given to: use a new key for this one",
+            provider=record.provider,
+            job_id=record.id,
+        )
 
 
 class JournalBase(Claims):
@@ -170,29 +214,103 @@ class JournalBase(Claims):
         base_url: str | None = None,
         label: str | None = None,
         mock: bool = False,
+        request_fingerprint: str | None = None,
     ) -> tuple[JobRecord, bool]:
         """Like :meth:`record_intent` under an idempotency ``key``: ``(record, True)`` for a new job, or
         ``(first, False)`` when a job journaled under ``key`` is unfinished or was submitted less than ``window``
-        seconds ago (a rejected one does not count: it was never paid). One answer per key, across every worker."""
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"an idempotency key must be a non-empty string, not {key!r}")
+        seconds ago (a rejected one does not count: it was never paid). One answer per key, across every worker.
+
+        ``request_fingerprint`` names the request the key is given to (default: :func:`request_fingerprint` of
+        ``provider``, ``request`` and ``mock``); a key that still answers with a job made for another request raises
+        :class:`IdempotencyKeyError` (nothing is recorded: the caller sends nothing)."""
+        stored_key = check_idempotency_key(key)
         if not (isinstance(window, (int, float)) and math.isfinite(window) and window >= 0):
             raise ValueError(f"the idempotency window must be a number of seconds >= 0, not {window!r}")
-        stored_key = hashlib.sha256(key.encode("utf-8")).hexdigest()  # whatever a key holds, only its hash is stored
+        wanted = request_fingerprint or compute_request_fingerprint(provider, request, mock=mock)
         record = self._new_record(provider, request, wire, base_url, label, mock)
         with self._write() as run:
-            self._prepare_leases(run)
-            self._lock_key(run, stored_key)
-            rows = run("SELECT job_id FROM idempotency WHERE key = ?", (stored_key,))
-            if rows:
-                with contextlib.suppress(UnknownJobError):
-                    first = self._load(run, rows[0][0])
-                    if first.phase != "rejected" and (not first.finished or record.created_at - first.created_at < window):
-                        return first, False
-                run("DELETE FROM idempotency WHERE key = ?", (stored_key,))
+            first = self._keyed_job(run, stored_key, record.created_at, window)
+            if first is not None:
+                _refuse_other_request(key, first, wanted)
+                return first[0], False
             self._insert(run, record)
-            run("INSERT INTO idempotency (key, job_id, created_at) VALUES (?, ?, ?)", (stored_key, record.id, record.created_at))
+            run(
+                "INSERT INTO idempotency (key, job_id, created_at, request_fingerprint) VALUES (?, ?, ?, ?)",
+                (stored_key, record.id, record.created_at, wanted),
+            )
         return record, True
+
+    def check_idempotency(
+        self, key: str, request_fingerprint: str, *, window: float = DEFAULT_IDEMPOTENCY_WINDOW_S
+    ) -> JobRecord | None:
+        """The job ``key`` answers with now (None: the key is free), or :class:`IdempotencyKeyError` when that job was
+        made for another request: asked before local files are uploaded, so that a conflict sends nothing at all.
+        :meth:`record_intent_once` decides again, in the transaction that records the submit."""
+        stored_key = check_idempotency_key(key)
+        with self._write() as run:
+            first = self._keyed_job(run, stored_key, self._clock(), window, drop_stale=False)
+        if first is None:
+            return None
+        _refuse_other_request(key, first, request_fingerprint)
+        return first[0]
+
+    def _keyed_job(
+        self, run: Run, stored_key: str, now: float, window: float, *, drop_stale: bool = True
+    ) -> tuple[JobRecord, str | None] | None:
+        """The job (and the request fingerprint stored with it) that ``stored_key`` answers with, under the key's lock;
+        None when there is none, or it was rejected (never paid), or it finished more than ``window`` seconds ago."""
+        self._prepare_leases(run)
+        self._prepare_idempotency(run)
+        self._lock_key(run, stored_key)
+        rows = run("SELECT job_id, request_fingerprint FROM idempotency WHERE key = ?", (stored_key,))
+        if not rows:
+            return None
+        with contextlib.suppress(UnknownJobError):
+            first = self._load(run, rows[0][0])
+            if first.phase != "rejected" and (not first.finished or now - first.created_at < window):
+                return first, rows[0][1]
+        if drop_stale:
+            run("DELETE FROM idempotency WHERE key = ?", (stored_key,))
+        return None
+
+    def _prepare_idempotency(self, run: Run) -> None:
+        """Add ``request_fingerprint`` to an idempotency table made before it existed. Only SQLite's can lack it (its
+        side tables are created outside the numbered migrations; PostgreSQL's migration 2 adds it), so the error that
+        says so is SQLite's; a statement that fails does not end SQLite's transaction."""
+        if getattr(self, "_idempotency_ready", False):
+            return
+        try:
+            run("SELECT request_fingerprint FROM idempotency WHERE 1 = 0")
+        except sqlite3.OperationalError:
+            run("ALTER TABLE idempotency ADD COLUMN request_fingerprint TEXT")
+        self._idempotency_ready = True
+
+    def idempotency_keys(self) -> builtins.list[tuple[str, str, float, str | None]]:
+        """Every stored idempotency key: ``(sha256 of the key, job id, created_at, request fingerprint)``."""
+        with self._write() as run:  # a write: SQLite creates the table on first use
+            self._prepare_leases(run)
+            self._prepare_idempotency(run)
+            rows = run("SELECT key, job_id, created_at, request_fingerprint FROM idempotency ORDER BY created_at, key")
+        return [(str(k), str(j), float(c), None if f is None else str(f)) for k, j, c, f in rows]
+
+    def import_idempotency_keys(self, rows: Sequence[tuple[str, str, float, str | None]]) -> int:
+        """Store keys of :meth:`idempotency_keys` (``wan26 jobs migrate``) whose job is here; a key stored already is
+        kept as it is. Returns how many were added."""
+        added = 0
+        with self._write() as run:
+            self._prepare_leases(run)
+            self._prepare_idempotency(run)
+            for key, job_id, created_at, request_fp in rows:
+                if run("SELECT 1 FROM idempotency WHERE key = ?", (key,)) or not run(
+                    "SELECT 1 FROM jobs WHERE id = ?", (job_id,)
+                ):
+                    continue
+                run(
+                    "INSERT INTO idempotency (key, job_id, created_at, request_fingerprint) VALUES (?, ?, ?, ?)",
+                    (key, job_id, created_at, request_fp),
+                )
+                added += 1
+        return added
 
     @abc.abstractmethod
     def _lock_key(self, run: Run, key: str) -> None:

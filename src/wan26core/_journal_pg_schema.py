@@ -59,6 +59,10 @@ PG_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_at DOUBLE PRECISION NOT NULL
         )""",
     ),
+    (  # 2: what request an idempotency key was given to (provider + canonical request), so that a key reused for
+        # another request is refused instead of answering with the first job; NULL for keys stored before
+        "ALTER TABLE idempotency ADD COLUMN request_fingerprint TEXT",
+    ),
 )
 
 

@@ -15,6 +15,7 @@ from wan26core._job_record import JobRecord, scrub
 __all__ = [
     "COLUMNS",
     "JSON_COLUMNS",
+    "IdempotencyKeyError",
     "JournalError",
     "UnknownJobError",
     "clean",
@@ -30,6 +31,11 @@ __all__ = [
 
 class JournalError(Wan26Error):
     """The journal cannot be opened or used (newer schema, closed journal, value that is not JSON)."""
+
+
+class IdempotencyKeyError(Wan26Error, ValueError):
+    """An idempotency key cannot be used: it is empty or not text, or it was given to another request (another
+    provider, prompt or option) whose job it still answers; nothing was sent."""
 
 
 class UnknownJobError(Wan26Error, KeyError):

@@ -25,9 +25,13 @@ class Progress:
         self._last_state = ""
         self._last_time = 0.0
 
-    def started(self, job_id: str, provider: str, remote_id: str) -> None:
+    def started(self, job_id: str, provider: str, remote_id: str, *, key: str | None = None) -> None:
+        """The job is followed from now; ``key``: an idempotency key (shown) that answered with this earlier job."""
         self.start = time.monotonic()
-        self.stream.write(f"submitted {provider} job {job_id} (provider id {remote_id})\n")
+        if key is not None:  # nothing was submitted now
+            self.stream.write(f"idempotency key {key}: {provider} job {job_id} (provider id {remote_id}) submitted earlier\n")
+        else:
+            self.stream.write(f"submitted {provider} job {job_id} (provider id {remote_id})\n")
         self.stream.flush()
 
     def line(self) -> str:

@@ -157,21 +157,36 @@ def submit_op(
     mock: bool = False,
     idempotency_key: str | None = None,
     idempotency_window: float | None = None,
+    request_fingerprint: str | None = None,
+    on_reuse: Callable[[], None] | None = None,
 ) -> Op[tuple[str | None, JobRef]]:
     """Journal the intent, POST once (safely retried), journal the accepted job; returns (local id, ref).
 
     ``idempotency_key``: a job journaled under the same key (by any worker sharing the journal) that is unfinished
-    or younger than ``idempotency_window`` seconds is returned instead, and nothing is sent (docs/journal.md)."""
+    or younger than ``idempotency_window`` seconds is returned instead, and nothing is sent (docs/journal.md); then
+    ``on_reuse`` is called. ``request_fingerprint``: what the key is given to (see ``JournalBase.record_intent_once``);
+    a key whose job was made for another request raises ``IdempotencyKeyError`` before anything is sent."""
     protocol = endpoint.protocol
     call = protocol.submit_call(wire, key=endpoint.key, base_url=endpoint.base_url, webhook_url=webhook_url)
     local_id = None
     if journal is not None and idempotency_key is not None:
         window = {} if idempotency_window is None else {"window": idempotency_window}
         record, new = journal.record_intent_once(
-            idempotency_key, endpoint.id, request, wire.body, base_url=endpoint.base_url, label=label, mock=mock, **window
+            idempotency_key,
+            endpoint.id,
+            request,
+            wire.body,
+            base_url=endpoint.base_url,
+            label=label,
+            mock=mock,
+            request_fingerprint=request_fingerprint,
+            **window,
         )
         if not new:
-            return (yield from _first_of_key(journal, record.id))
+            first = yield from _first_of_key(journal, record.id)
+            if on_reuse is not None:
+                on_reuse()
+            return first
         local_id = record.id
     elif journal is not None:
         local_id = journal.record_intent(endpoint.id, request, wire.body, base_url=endpoint.base_url, label=label, mock=mock).id

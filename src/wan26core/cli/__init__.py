@@ -133,7 +133,10 @@ def classify(exc: BaseException, args: argparse.Namespace | None = None) -> tupl
     if isinstance(exc, (errors.SubmitUncertainError, errors.JobTimeoutError, errors.DownloadError, errors.TransportError)):
         hint = resume_hint(exc)
         return EXIT_UNCERTAIN, f"{exc}{hint}"
-    if isinstance(exc, (errors.PluginError, errors.MissingExtraError)) or type(exc).__name__ == "UnknownJobError":
+    if isinstance(exc, (errors.PluginError, errors.MissingExtraError)) or type(exc).__name__ in (
+        "UnknownJobError",
+        "IdempotencyKeyError",  # a blank key, or one given to another request: nothing was sent
+    ):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, errors.AuthenticationError) and exc.http_status is None:  # no key given: set-up, not a refusal
         return EXIT_USAGE, str(exc)

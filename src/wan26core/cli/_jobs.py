@@ -57,14 +57,18 @@ def _seconds(text: str) -> float:
     return value
 
 
+#: the most jobs one `jobs list` shows (--limit); more would not fit a database integer, nor a screen
+MAX_LIST_LIMIT = 1_000_000
+
+
 def _count(text: str) -> int:
-    """A --limit: a whole number above 0."""
+    """A --limit: a whole number from 1 to :data:`MAX_LIST_LIMIT`."""
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 20 else 0
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0 (e.g. 50)")
+    if not 1 <= value <= MAX_LIST_LIMIT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0 and at most {MAX_LIST_LIMIT:,} (e.g. 50)")
     return value
 
 
@@ -138,7 +142,9 @@ def register(sub: Any) -> None:
     listing = jobs_sub.add_parser("list", help="journaled jobs, newest first")
     listing.add_argument("--unfinished", action="store_true", help="only jobs that may still change")
     listing.add_argument("--provider", "-p")
-    listing.add_argument("--limit", type=_count, default=50)
+    listing.add_argument(
+        "--limit", type=_count, default=50, help=f"show at most this many (default 50, at most {MAX_LIST_LIMIT:,})"
+    )
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_jobs_list)
     show = jobs_sub.add_parser("show", help="one job with its recorded events")
@@ -291,9 +297,16 @@ def _cmd_generate(args: argparse.Namespace, registry: Registry, out: TextIO, run
     from wan26core._preflight import output_violations
     from wan26core._pricing import estimate_cost
     from wan26core._rules.request import GenerationRequest
-    from wan26core.cli import every_violation
+    from wan26core.cli import UsageError, every_violation
 
     err = sys.stderr
+    if args.idempotency_key is not None:
+        from wan26core._journal_base import IdempotencyKeyError, check_idempotency_key
+
+        try:
+            check_idempotency_key(args.idempotency_key)
+        except IdempotencyKeyError as exc:
+            raise UsageError(f"--idempotency-key: {exc}") from None
     provider = registry.get(args.provider)
     data = request_data(args)
     found = every_violation(data, provider)
@@ -365,7 +378,12 @@ async def _generate(
             run.target = target
             if not args.output:
                 client.want_output(job.local_id, target, args.overwrite)  # `jobs resume` fetches it if we die first
-            progress.started(job.id, job.provider, job.remote_id)
+            shown = None
+            if job.reused:  # the key answered with its first job: nothing was submitted now
+                from wan26core._journal_base import shown_key
+
+                shown = shown_key(args.idempotency_key) if args.idempotency_key != "fingerprint" else "fingerprint"
+            progress.started(job.id, job.provider, job.remote_id, key=shown)
             ticker = asyncio.create_task(progress.tick())
             try:
                 result = await job.wait(timeout=args.timeout, cancel_on_timeout=args.cancel_on_timeout, on_update=progress.update)

@@ -86,6 +86,7 @@ def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
             pending = [r for r in journal.pending_downloads() if args.provider in (None, r.provider)]
             records = sorted([*records, *pending], key=lambda r: r.created_at, reverse=True)[: args.limit]
         total = len(journal.list(provider=args.provider, limit=1)) if not records and args.unfinished else 0
+        anything = bool(records) or bool(journal.list(limit=1)) if args.provider is not None else True
     if args.json:
         json.dump([r.to_dict() for r in records], out, indent=2)
         out.write("\n")
@@ -93,6 +94,8 @@ def cmd_jobs_list(args: argparse.Namespace, registry: Registry, out: TextIO) -> 
     if not records:
         if total:
             out.write("no unfinished jobs: every journaled job has finished (`wan26 jobs list` shows them)\n")
+        elif args.provider is not None and anything:
+            out.write(f"no jobs match: none of the journaled jobs is a {args.provider} job (`wan26 jobs list` shows them all)\n")
         else:
             out.write("no jobs in the journal\n")
     for r in records:
