@@ -29,6 +29,7 @@ from typing import Any, Literal
 from wan26core._job_record import FINISHED_PHASES, SCRUBBED, JobPhase, JobRecord, scrub
 from wan26core._journal_base import JournalBase, JournalError, UnknownJobError, fingerprint
 from wan26core._journal_claims import Run
+from wan26core._journal_rows import apply_migrations
 from wan26core._journal_schema import MIGRATIONS, SCHEMA_VERSION, default_journal_path
 
 __all__ = [
@@ -96,9 +97,6 @@ class Journal(JournalBase):
             self._conn = None
             raise
 
-    def __repr__(self) -> str:
-        return f"Journal({str(self.path)!r})"
-
     @property
     def location(self) -> str:
         return str(self.path)
@@ -115,15 +113,11 @@ class Journal(JournalBase):
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with _transaction(conn):
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            if version > SCHEMA_VERSION:
-                raise JournalError(
-                    f"the journal at {self.path} has schema version {version}, newer than this wan26 understands "
-                    f"({SCHEMA_VERSION}); upgrade wan26 or set WAN26_HOME to another directory"
-                )
-            for number in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[number - 1]:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number}")
+            newer = (
+                f"the journal at {self.path} has schema version {version}, newer than this wan26 understands "
+                f"({SCHEMA_VERSION}); upgrade wan26 or set WAN26_HOME to another directory"
+            )
+            apply_migrations(version, MIGRATIONS, conn.execute, lambda n: conn.execute(f"PRAGMA user_version = {n}"), newer)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Run]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import abc
 import builtins
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -21,6 +20,13 @@ from typing import Any, TypeVar
 
 from wan26core._job_record import FINISHED_PHASES, PHASES, JobPhase, JobRecord
 from wan26core._journal_claims import Claims, Run
+from wan26core._journal_keys import (
+    DEFAULT_IDEMPOTENCY_WINDOW_S,
+    check_idempotency_key,
+    compute_request_fingerprint,
+    refuse_other_request,
+    shown_key,
+)
 from wan26core._journal_rows import (
     COLUMNS,
     JSON_COLUMNS,
@@ -53,52 +59,10 @@ __all__ = [
 #: Phases in which a job has not been accepted by the provider (yet, or as far as we know).
 _PRE_ACCEPT = frozenset({"intent", "unknown", "rejected", "submitted"})
 
-#: A finished job answers a repeated idempotency key for this long after it was submitted (docs/journal.md).
-DEFAULT_IDEMPOTENCY_WINDOW_S = 24 * 3600.0
-
-
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"
 
 
 _Journal = TypeVar("_Journal", bound="JournalBase")
-
-
-def check_idempotency_key(key: object) -> str:
-    """The key as stored (the SHA-256 of its UTF-8 text), or :class:`IdempotencyKeyError` for a key that is not
-    non-blank text (an empty key, only spaces, or bytes that are not UTF-8, as a shell can pass)."""
-    if not isinstance(key, str) or not key.strip():
-        raise IdempotencyKeyError(f"an idempotency key must be non-empty text (not only spaces), not {key!r}")
-    try:
-        data = key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise IdempotencyKeyError(
-            f"the idempotency key {key.encode('utf-8', 'backslashreplace').decode('ascii', 'backslashreplace')!r}"
-            " is not valid UTF-8 text"
-        ) from None
-    return hashlib.sha256(data).hexdigest()  # whatever a key holds, only its hash is stored
-
-
-def compute_request_fingerprint(provider: str, request: Mapping[str, Any], *, mock: bool = False) -> str:
-    """What an idempotency key is given to: sha256 of the canonical JSON of the provider, the request (as the
-    caller gave it, before its local files were uploaded) and whether it runs on a mock."""
-    return fingerprint({"provider": provider, "request": clean(dict(request), "request"), "mock": bool(mock)})
-
-
-def shown_key(key: str) -> str:
-    """A key as messages show it: quoted, and cut short when long."""
-    return repr(key if len(key) <= 60 else key[:57] + "...")
-
-
-def _refuse_other_request(key: str, first: tuple[JobRecord, str | None], wanted: str) -> None:
-    record, stored = first
-    if stored is not None and stored != wanted:  # None: a key stored before fingerprints were (it answers as before)
-        raise IdempotencyKeyError(
-            f"idempotency key {shown_key(key)} was used for another request ({record.provider}"
-            f"{' mock' if record.mock else ''} job {record.short_id}); a key answers only the request it was first"
-            " given to: use a new key for this one",
-            provider=record.provider,
-            job_id=record.id,
-        )
 
 
 class JournalBase(Claims):
@@ -116,6 +80,9 @@ class JournalBase(Claims):
     @abc.abstractmethod
     def close(self) -> None:
         """Release the connection(s); safe to call twice."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"  # the location has no secret (a URL's password is masked)
 
     def __enter__(self: _Journal) -> _Journal:
         return self
@@ -231,7 +198,7 @@ class JournalBase(Claims):
         with self._write() as run:
             first = self._keyed_job(run, stored_key, record.created_at, window)
             if first is not None:
-                _refuse_other_request(key, first, wanted)
+                refuse_other_request(key, first, wanted)
                 return first[0], False
             self._insert(run, record)
             run(
@@ -251,7 +218,7 @@ class JournalBase(Claims):
             first = self._keyed_job(run, stored_key, self._clock(), window, drop_stale=False)
         if first is None:
             return None
-        _refuse_other_request(key, first, request_fingerprint)
+        refuse_other_request(key, first, request_fingerprint)
         return first[0]
 
     def _keyed_job(

@@ -23,6 +23,7 @@ from wan26core._errors import MissingExtraError
 from wan26core._journal_base import JournalBase, JournalError
 from wan26core._journal_claims import Run
 from wan26core._journal_pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
+from wan26core._journal_rows import apply_migrations
 from wan26core._redaction import dsn_secrets, redact_dsn, scrub
 
 if TYPE_CHECKING:
@@ -90,9 +91,6 @@ class PostgresJournal(JournalBase):
         )
         self._pool.open(wait=False)
 
-    def __repr__(self) -> str:
-        return f"PostgresJournal({self.location!r})"
-
     @property
     def location(self) -> str:
         return redact_dsn(self.url)
@@ -117,15 +115,15 @@ class PostgresJournal(JournalBase):
             if row is not None and row[0]:
                 found = conn.execute("SELECT max(version) FROM wan26_schema").fetchone()
                 version = int(found[0]) if found is not None and found[0] is not None else 0
-            if version > PG_SCHEMA_VERSION:
-                raise JournalError(
-                    f"the PostgreSQL journal at {self.location} has schema version {version}, newer than this wan26"
-                    f" understands ({PG_SCHEMA_VERSION}); upgrade wan26 on this machine"
-                )
-            for number in range(version + 1, PG_SCHEMA_VERSION + 1):
-                for statement in PG_MIGRATIONS[number - 1]:
-                    conn.execute(statement)  # our own constant SQL
+            newer = (
+                f"the PostgreSQL journal at {self.location} has schema version {version}, newer than this wan26"
+                f" understands ({PG_SCHEMA_VERSION}); upgrade wan26 on this machine"
+            )
+
+            def mark(number: int) -> None:
                 conn.execute("INSERT INTO wan26_schema (version, applied_at) VALUES (%s, now())", (number,))
+
+            apply_migrations(version, PG_MIGRATIONS, conn.execute, mark, newer)
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:

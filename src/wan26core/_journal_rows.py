@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from wan26core._errors import Wan26Error
@@ -18,6 +18,7 @@ __all__ = [
     "IdempotencyKeyError",
     "JournalError",
     "UnknownJobError",
+    "apply_migrations",
     "clean",
     "describe",
     "dumps",
@@ -104,3 +105,16 @@ def same(name: str, old: Any, new: Any) -> bool:
 def describe(rows: builtins.list[tuple[Any, ...]]) -> str:
     records = [to_record(r) for r in rows]
     return ", ".join(f"{r.id} {r.provider}" for r in records)
+
+
+def apply_migrations(
+    found: int, migrations: Sequence[Sequence[str]], execute: Callable[[str], object], mark: Callable[[int], object], newer: str
+) -> None:
+    """Bring a journal from schema version ``found`` to ``len(migrations)``: each migration's statements, then
+    ``mark(number)``; a journal newer than this code is refused with the message ``newer``."""
+    if found > len(migrations):
+        raise JournalError(newer)
+    for number in range(found + 1, len(migrations) + 1):
+        for statement in migrations[number - 1]:
+            execute(statement)  # our own constant SQL
+        mark(number)

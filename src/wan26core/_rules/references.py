@@ -42,10 +42,6 @@ _TOKENS = re.compile(
 )
 
 
-#: Wan 2.7's per-kind spelling, for a hint where an endpoint numbers references another way
-_KIND_WORDS = re.compile(r"(?<![A-Za-z0-9_@])(Image|Video) ?[0-9]+(?![A-Za-z0-9_])")
-
-
 @dataclass(frozen=True)
 class Token:
     """A reference token found in the user's prompt."""
@@ -219,6 +215,10 @@ def bind_references(request: GenerationRequest, contract: Contract) -> Binding:
             kind = refs[user_index].resolved_kind
             wire[one_list or wire_kinds[str(kind)]].append(refs[user_index].source)
     return Binding(prompt=prompt, wire=wire, numbered=[refs[i] for i in order], violations=violations)
+
+
+#: Wan 2.7's per-kind spelling, for a hint where an endpoint numbers references another way
+_KIND_WORDS = re.compile(r"(?<![A-Za-z0-9_@])(Image|Video) ?[0-9]+(?![A-Za-z0-9_])")
 
 
 def per_kind(spec: dict[str, Any]) -> bool:
