@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import json
 import re
-from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -89,20 +88,9 @@ def compact_value(value: Any) -> Any:
 def compact_request(request: GenerationRequest) -> GenerationRequest:
     """``request`` with its sources (references and their voices, frames, clip, audio) kept as :func:`compact_text`
     keeps them; kinds kept as they were read."""
-    references = tuple(
-        replace(ref, source=compact_text(ref.source), kind=ref.resolved_kind, voice=ref.voice and compact_text(ref.voice))
-        if _bulky(ref.source) or (ref.voice is not None and _bulky(ref.voice))
-        else ref
-        for ref in request.references
-    )
-    changes: dict[str, Any] = {}
-    if any(a is not b for a, b in zip(references, request.references, strict=True)):
-        changes["references"] = references
-    for name in ("image", "last_frame", "clip", "audio"):
-        source = getattr(request, name)
-        if isinstance(source, str) and _bulky(source):
-            changes[name] = compact_text(source)
-    return request.replace(**changes) if changes else request
+    if not any(_bulky(source) for source in request.sources()):
+        return request  # the usual request: kept as it is
+    return request.map_sources(compact_text)
 
 
 def _bulky(source: str) -> bool:

@@ -228,9 +228,7 @@ class ClientBase(Generic[HttpT]):
         """The wire request once local files became URLs (the URLs the provider's storage issued are trusted)."""
         if not wire.local_files:
             return wire
-        issued = [r.source for r in uploaded.references] + [r.voice for r in uploaded.references if r.voice]
-        issued += [s for s in (uploaded.image, uploaded.last_frame, uploaded.clip, uploaded.audio) if s]
-        with trusted_sources(issued):
+        with trusted_sources(uploaded.sources()):
             rendered: WireRequest = endpoint.provider.render(uploaded)
         return rendered
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from wan26core._contract import Contract
 from wan26core._errors import NativeError, Violation
-from wan26core._rules.request import GenerationRequest
+from wan26core._rules.request import MEDIA_SLOTS, GenerationRequest
 from wan26core._rules.validation import OPTION_FIELDS
 
 __all__ = [
@@ -389,14 +389,8 @@ def wire_location(violation: Violation, contract: Contract, body: Any) -> list[s
     return _split(field)  # already a wire path (shape problems found while reading the body)
 
 
-#: canonical field -> the media slot it fills
-_SLOT_OF_FIELD = {
-    "image": "first_frame",
-    "first_frame": "first_frame",
-    "last_frame": "last_frame",
-    "clip": "clip",
-    "audio": "audio",
-}
+#: canonical field -> the media slot it fills (a slot's own name too)
+_SLOT_OF_FIELD = {attr: slot for slot, attr in MEDIA_SLOTS.items()} | {slot: slot for slot in MEDIA_SLOTS}
 
 
 def wire_path(violation: Violation, contract: Contract, body: Any) -> str:

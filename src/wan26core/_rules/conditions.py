@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from wan26core._contract import Contract
-from wan26core._rules.request import GenerationRequest
+from wan26core._rules.request import MEDIA_SLOTS, GenerationRequest
 
 __all__ = ["CONDITION_FIELDS", "check_conditions", "field_value", "matches"]
 
@@ -24,7 +24,7 @@ _COUNTS: dict[str, Callable[[GenerationRequest], int]] = {
     "references.total": lambda r: len(r.references),
     "references.voice": lambda r: sum(1 for ref in r.references if ref.voice is not None),
 }
-_SLOTS = ("image", "last_frame", "clip", "audio")
+_SLOTS = tuple(MEDIA_SLOTS.values())
 _OPTIONS = (
     "duration",
     "resolution",

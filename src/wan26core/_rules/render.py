@@ -8,13 +8,10 @@ from typing import Any
 
 from wan26core._contract import Contract
 from wan26core._rules.references import set_path
-from wan26core._rules.request import GenerationRequest, Reference, source_type
+from wan26core._rules.request import MEDIA_SLOTS, GenerationRequest, Reference, source_type
 from wan26core._rules.validation import OPTION_FIELDS, check, wire_value
 
 __all__ = ["WireRequest", "media_items", "render_body"]
-
-#: media slot -> the request attribute that fills it, in media order: the start (a frame or a clip), the end, audio
-_SLOT_ATTRIBUTES = {"first_frame": "image", "clip": "clip", "last_frame": "last_frame", "audio": "audio"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ def render_body(request: GenerationRequest, contract: Contract, *, probe: bool =
             set_path(body, path, list(sources))
     if media:
         set_path(body, media["wire"], media_items(request, binding.numbered, contract))
-    for slot, attr in _SLOT_ATTRIBUTES.items():
+    for slot, attr in MEDIA_SLOTS.items():
         if getattr(request, attr) is not None and slot in fields:
             set_path(body, fields[slot], getattr(request, attr))
     for name, attr in OPTION_FIELDS.items():
@@ -72,8 +69,7 @@ def render_body(request: GenerationRequest, contract: Contract, *, probe: bool =
         set_path(body, table["wire"], table["tiers"][tier][ratio])
     transport = contract.transport
     submit = transport["routes"]["submit"]
-    sources = [r.source for r in request.references] + [r.voice for r in request.references if r.voice]
-    sources += [s for s in (request.image, request.last_frame, request.clip, request.audio) if s]
+    sources = request.sources()
     return WireRequest(
         provider=contract.id,
         method=submit["method"],
@@ -90,7 +86,7 @@ def media_items(request: GenerationRequest, references: list[Reference], contrac
     types, voice = contract.media["types"], contract.media.get("voice")
     items = [
         {"type": types[slot], "url": getattr(request, attr)}
-        for slot, attr in _SLOT_ATTRIBUTES.items()
+        for slot, attr in MEDIA_SLOTS.items()
         if slot in types and getattr(request, attr) is not None
     ]
     for ref in references:

@@ -8,12 +8,14 @@ provider apply its default".
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, get_args
 
 from wan26core._errors import ValidationError, Violation
 
 __all__ = [
+    "MEDIA_SLOTS",
     "AspectRatio",
     "GenerationRequest",
     "Reference",
@@ -62,6 +64,11 @@ class Reference:
         return self.kind or infer_kind(self.source)
 
 
+#: the media slots beside the references -> the request attribute that fills each, in media order (a start: a frame
+#: or a clip; an end; audio)
+MEDIA_SLOTS: dict[str, str] = {"first_frame": "image", "clip": "clip", "last_frame": "last_frame", "audio": "audio"}
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """One video generation, reference-to-video or image-to-video, in provider-neutral terms."""
@@ -90,6 +97,21 @@ class GenerationRequest:
 
     def replace(self, **changes: Any) -> GenerationRequest:
         return replace(self, **changes)
+
+    def sources(self) -> list[str]:
+        """Every media source: the references, their voice samples, then the slots (frames, clip, audio)."""
+        found = [r.source for r in self.references] + [r.voice for r in self.references if r.voice is not None]
+        return found + [value for attr in MEDIA_SLOTS.values() if (value := getattr(self, attr)) is not None]
+
+    def map_sources(self, change: Callable[[str], str]) -> GenerationRequest:
+        """This request with every source replaced by ``change(source)`` (an upload's URL, a digest); a reference
+        keeps the kind its old source showed, which a new URL may not."""
+        references = tuple(
+            replace(r, source=change(r.source), kind=r.resolved_kind, voice=None if r.voice is None else change(r.voice))
+            for r in self.references
+        )
+        slots = {attr: change(value) for attr in MEDIA_SLOTS.values() if (value := getattr(self, attr)) is not None}
+        return self.replace(references=references, **slots)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form read by :meth:`from_dict` and the CLI; unset options are left out."""

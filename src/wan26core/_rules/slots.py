@@ -7,17 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from wan26core._contract import Contract
-from wan26core._rules.request import GenerationRequest
+from wan26core._rules.request import MEDIA_SLOTS, GenerationRequest
 from wan26core._rules.sources import check_source
 
 __all__ = ["check_slots"]
 
-#: slot -> (request attribute, words for messages)
-_SLOTS = {
-    "first_frame": ("image", "first-frame image"),
-    "last_frame": ("last_frame", "last-frame image"),
-    "clip": ("clip", "video clip to continue"),
-}
+#: the slots checked here, as messages name them (audio is an option, checked with the options)
+_WORDS = {"first_frame": "first-frame image", "last_frame": "last-frame image", "clip": "video clip to continue"}
 
 
 def check_slots(request: GenerationRequest, contract: Contract, probe: bool, add: Callable[..., None]) -> None:
@@ -26,7 +22,8 @@ def check_slots(request: GenerationRequest, contract: Contract, probe: bool, add
     # where a clip can start the video instead, which start is needed is the contract's conditional_limits' to say
     if contract.task == "i2v" and request.image is None and not contract.takes("clip"):
         add("image", "first_frame.required", "image-to-video needs a first-frame image")
-    for slot, (attr, words) in _SLOTS.items():
+    for slot, words in _WORDS.items():
+        attr = MEDIA_SLOTS[slot]
         source = getattr(request, attr)
         if source is None:
             continue

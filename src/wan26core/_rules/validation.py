@@ -15,7 +15,7 @@ from wan26core._contract import Contract
 from wan26core._errors import UnsupportedOptionError, ValidationError, Violation
 from wan26core._rules.conditions import check_conditions
 from wan26core._rules.references import Binding, bind_references
-from wan26core._rules.request import GenerationRequest, Reference, source_type
+from wan26core._rules.request import MEDIA_SLOTS, GenerationRequest, Reference, source_type
 from wan26core._rules.slots import check_slots
 from wan26core._rules.sources import check_source, client_rules, sniff, trusted_sources
 
@@ -189,8 +189,7 @@ def _report(request: GenerationRequest, contract: Contract, *, probe: bool) -> R
     if client_rules() and "upload" not in contract.transport["routes"]:  # what submit would refuse, said now
         sources = [(f"references[{i}].source", r.source) for i, r in enumerate(request.references)]
         sources += [(f"references[{i}].voice", r.voice) for i, r in enumerate(request.references) if r.voice]
-        slots = ("image", "last_frame", "clip", "audio")
-        sources += [(name, getattr(request, name)) for name in slots if getattr(request, name)]
+        sources += [(attr, getattr(request, attr)) for attr in MEDIA_SLOTS.values() if getattr(request, attr)]
         for path, source in sources:
             if isinstance(source, str) and source.strip() and source_type(source) == "path":
                 add(

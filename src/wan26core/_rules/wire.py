@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from wan26core._contract import Contract
 from wan26core._errors import ValidationError, Violation
 from wan26core._rules.references import get_path
-from wan26core._rules.request import GenerationRequest, Reference, infer_kind
+from wan26core._rules.request import MEDIA_SLOTS, GenerationRequest, Reference, infer_kind
 from wan26core._rules.sources import provider_side
 from wan26core._rules.validation import OPTION_FIELDS, json_key, validate
 from wan26core._rules.wire_schema import WireProblem, read_wire_stages, wire_native, wire_validation
@@ -134,7 +134,7 @@ def _canonical(body: dict[str, Any], contract: Contract) -> tuple[GenerationRequ
                     sources.append(_not_a_url(f"references[{len(references)}]", "references.source", source, contract))
                     source = _UNFETCHABLE
                 references.append(Reference(f"ref{len(references) + 1}", source, guessed or "image"))  # type: ignore[arg-type]
-    for slot, attr in (("first_frame", "image"), ("last_frame", "last_frame"), ("clip", "clip")):
+    for slot, attr in ((s, a) for s, a in MEDIA_SLOTS.items() if s != "audio"):  # audio: its option (or the media array)
         value = get_path(body, fields[slot]) if slot in fields else slots.get(slot)
         if isinstance(value, str) and not _fetchable(value):
             sources.append(_not_a_url(attr, f"{slot}.source", value, contract))
@@ -203,7 +203,7 @@ def _read_media(
         if slot is None:
             problems.append(_shape(media["wire"], f"unknown media type {item.get('type')!r}", contract))
             continue
-        field = f"references[{len(references)}]" if slot in ("image", "video") else ("image" if slot == "first_frame" else slot)
+        field = f"references[{len(references)}]" if slot in ("image", "video") else MEDIA_SLOTS[slot]
         if not _fetchable(url):
             sources.append(_not_a_url(field, f"{slot}.source", url, contract))
             url = _UNFETCHABLE
