@@ -12,7 +12,7 @@ from __future__ import annotations
 import mimetypes
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -265,17 +265,12 @@ def upload_op(endpoint: Endpoint, request: GenerationRequest, policy: RetryPolic
         )
     if not uploaded:
         return request
-    references = tuple(replace(r, source=uploaded.get(r.source, r.source)) for r in request.references)
-    return request.replace(
-        references=references,
-        image=uploaded.get(request.image, request.image) if request.image else None,
-        audio=uploaded.get(request.audio, request.audio) if request.audio else None,
-    )
+    return request.map_sources(lambda source: uploaded.get(source, source))
 
 
 def local_sources(request: GenerationRequest) -> list[str]:
-    sources = [r.source for r in request.references] + [s for s in (request.image, request.audio) if s]
-    return list(dict.fromkeys(s for s in sources if source_type(s) == "path"))
+    """The local files among every source of ``request`` (references, voices, frames, clip, audio), each once."""
+    return list(dict.fromkeys(s for s in request.sources() if source_type(s) == "path"))
 
 
 def status_op(endpoint: Endpoint, ref: JobRef, policy: RetryPolicy) -> Op[JobStatus]:

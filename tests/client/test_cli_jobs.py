@@ -108,6 +108,16 @@ def test_generate_uploads_a_local_file_where_the_provider_has_storage(tmp_path: 
     assert record.wire["image_urls"][0].startswith("http")  # the file became a URL before the submit
 
 
+def test_generate_uploads_a_local_clip_and_last_frame_too(tmp_path: Path) -> None:
+    """Every source is uploaded where the provider has storage, not only references: a path never reaches the wire."""
+    (tmp_path / "clip.mp4").write_bytes(b"\0\0\0\x18ftypmp42" + b"0" * 64)
+    (tmp_path / "end.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    argv = ["generate", "-p", "fal/i2v-2.7", "--clip", "clip.mp4", "--last-frame", "end.png", "go on", "--duration", "2"]
+    assert main([*argv, "-o", "o.mp4", "--json"]) == 0
+    record = Journal(tmp_path / "home" / "journal.sqlite3").list()[0]
+    assert record.wire["video_url"].startswith("http") and record.wire["end_image_url"].startswith("http")
+
+
 def test_a_local_file_where_the_provider_has_no_upload_says_what_to_do(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
