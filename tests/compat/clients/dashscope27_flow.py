@@ -11,6 +11,7 @@ from typing import Any
 
 from dashscope import VideoSynthesis
 from dashscope.v2 import Client, DashScopeError
+from dashscope_view import view
 
 IMAGE = "https://example.com/refs/alice.png"
 VIDEO = "https://example.com/refs/bob.mp4"
@@ -18,20 +19,6 @@ LAST = "https://example.com/refs/last.png"
 CLIP = "https://example.com/refs/clip.mp4"
 AUDIO = "https://example.com/refs/voice.mp3"
 R2V_MEDIA = [{"type": "reference_image", "url": IMAGE}, {"type": "reference_video", "url": VIDEO}]
-
-
-def view(response: Any) -> dict[str, Any]:
-    output = response.output or {}
-    return {
-        "status_code": response.status_code,
-        "code": response.code,
-        "message": response.message,
-        "request_id": response.request_id,
-        "task_id": output.get("task_id"),
-        "task_status": output.get("task_status"),
-        "video_url": output.get("video_url"),
-        "usage": dict(response.usage) if response.usage else None,
-    }
 
 
 def main() -> dict[str, Any]:

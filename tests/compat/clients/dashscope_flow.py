@@ -9,24 +9,11 @@ import json
 from typing import Any
 
 from dashscope import VideoSynthesis
+from dashscope_view import view
 
 MODEL = "wan2.6-r2v"
 VIDEO = "https://example.com/refs/bob.mp4"
 STUCK = {"X-Wan26-Mock-Scenario": "stuck"}  # the task stays PENDING until cancelled
-
-
-def view(response: Any) -> dict[str, Any]:
-    output = response.output or {}
-    return {
-        "status_code": response.status_code,
-        "code": response.code,
-        "message": response.message,
-        "request_id": response.request_id,
-        "task_id": output.get("task_id"),
-        "task_status": output.get("task_status"),
-        "video_url": output.get("video_url"),
-        "usage": dict(response.usage) if response.usage else None,
-    }
 
 
 def main() -> dict[str, Any]:
